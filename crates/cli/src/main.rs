@@ -1,1 +1,59 @@
-fn main() {}
+//! The `forbear` binary: parses arguments into plain data, calls one library function per
+//! command, and reports. No business rule lives here.
+
+mod generate;
+mod validate;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// forbear — customer-centric collections: risk and channel-response models, an inference
+/// service, and a dunning engine, trained and tested on historical payment data.
+///
+/// Start with `forbear generate --out data/` (a simulated portfolio with a known truth), then
+/// `forbear validate data/` (checks a dataset against the data contract).
+#[derive(Debug, Parser)]
+#[command(name = "forbear", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    /// More log output (-v: debug, -vv: trace). Logs go to stderr; RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Simulate a portfolio's payment history (with its ground truth) as a Parquet dataset.
+    Generate(generate::Args),
+    /// Check a dataset directory against the data contract; lists every problem with file,
+    /// column and row, and exits non-zero if there is any.
+    Validate(validate::Args),
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let result = match cli.command {
+        Command::Generate(args) => generate::run(args),
+        Command::Validate(args) => validate::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -24,6 +24,11 @@ impl Currency {
     /// Japanese yen (no minor unit).
     pub const JPY: Currency = Currency(*b"JPY");
 
+    /// A code known at compile time (upper-case ASCII letters: checked by the caller's tests).
+    pub const fn parse_const(code: [u8; 3]) -> Self {
+        Currency(code)
+    }
+
     /// Parses a code such as `"EUR"`; the format is checked, not membership of the ISO list, so
     /// that a new currency needs no release.
     pub fn parse(code: &str) -> Result<Self, CoreError> {
