@@ -44,7 +44,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         bail!("--accounts must be at least 1");
     }
     if args.accounts > 100_000_000 {
-        bail!("--accounts {} is more than the 100,000,000 ids the contract's numbering allows", args.accounts);
+        bail!(
+            "--accounts {} is more than the 100,000,000 ids the contract's numbering allows",
+            args.accounts
+        );
     }
     if !(1..=60).contains(&args.months) {
         bail!("--months must be between 1 and 60, got {}", args.months);
@@ -64,12 +67,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
     tracing::info!(accounts = cfg.accounts, months = cfg.months, seed = cfg.seed, start = %cfg.start(), end = %cfg.end, out = %args.out.display(), "generating history");
     let bar = ProgressBar::with_draw_target(Some(cfg.accounts), ProgressDrawTarget::stderr());
     bar.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} accounts ({per_sec}, eta {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} accounts ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
-    let counts = forbear_sim::generate(&cfg, &args.out, args.overwrite, &|done| bar.set_position(done))
-        .with_context(|| format!("generating into {}", args.out.display()))?;
+    let counts = forbear_sim::generate(&cfg, &args.out, args.overwrite, &|done| {
+        bar.set_position(done)
+    })
+    .with_context(|| format!("generating into {}", args.out.display()))?;
     bar.finish_and_clear();
     println!(
         "wrote {} in {:.1}s: {} accounts, {} invoices, {} payments, {} contacts, {} disputes, {} promises, {} truth rows",

@@ -13,7 +13,12 @@ use std::process::ExitCode;
 /// Start with `forbear generate --out data/` (a simulated portfolio with a known truth), then
 /// `forbear validate data/` (checks a dataset against the data contract).
 #[derive(Debug, Parser)]
-#[command(name = "forbear", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "forbear",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 struct Cli {
     /// More log output (-v: debug, -vv: trace). Logs go to stderr; RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -39,7 +44,11 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
 }
 
 fn main() -> ExitCode {

@@ -91,8 +91,10 @@ macro_rules! plain_cell {
 
 plain_cell!(i64, Int64Builder, DataType::Int64, |b, v| b.append_value(v));
 plain_cell!(i32, Int32Builder, DataType::Int32, |b, v| b.append_value(v));
-plain_cell!(f64, Float64Builder, DataType::Float64, |b, v| b.append_value(v));
-plain_cell!(bool, BooleanBuilder, DataType::Boolean, |b, v| b.append_value(v));
+plain_cell!(f64, Float64Builder, DataType::Float64, |b, v| b
+    .append_value(v));
+plain_cell!(bool, BooleanBuilder, DataType::Boolean, |b, v| b
+    .append_value(v));
 plain_cell!(NaiveDate, Date32Builder, DataType::Date32, |b, v| b
     .append_value(date_to_days(v)));
 

@@ -27,7 +27,10 @@ impl ColumnSpec {
             (a, b) if a == b => true,
             (DataType::Utf8, DataType::LargeUtf8 | DataType::Utf8View) => true,
             (DataType::Utf8, DataType::Dictionary(_, v)) => {
-                matches!(**v, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+                matches!(
+                    **v,
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                )
             }
             (DataType::Timestamp(_, want_tz), DataType::Timestamp(_, got_tz)) => {
                 match (want_tz, got_tz) {
@@ -114,7 +117,9 @@ pub trait RowBuilder<R>: Send {
 }
 
 /// Builds a record batch from rows, for tests and small writes.
-pub fn batch_of<R: TableRow>(rows: impl IntoIterator<Item = R>) -> Result<RecordBatch, arrow_schema::ArrowError> {
+pub fn batch_of<R: TableRow>(
+    rows: impl IntoIterator<Item = R>,
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
     let mut b = R::Builder::with_capacity(64);
     for r in rows {
         b.push(r);
@@ -131,7 +136,9 @@ pub fn contract_markdown() -> String {
         if spec.simulator_only {
             out.push_str(" Written by the simulator only; training code never reads it.");
         }
-        out.push_str("\n\n| column | Arrow type | nullable | unit | meaning |\n|---|---|---|---|---|\n");
+        out.push_str(
+            "\n\n| column | Arrow type | nullable | unit | meaning |\n|---|---|---|---|---|\n",
+        );
         for c in &spec.columns {
             out.push_str(&format!(
                 "| `{}` | {} | {} | {} | {} |\n",

@@ -30,8 +30,14 @@ pub enum DataError {
     #[error("{dir}: missing table {table} (expected {table}.parquet)")]
     MissingTable { dir: PathBuf, table: &'static str },
     /// The dataset broke the contract; the report lists every problem.
-    #[error("{dir}: the dataset breaks the contract ({count} problems; run `forbear validate` for all), first: {first}")]
-    Invalid { dir: PathBuf, count: u64, first: String },
+    #[error(
+        "{dir}: the dataset breaks the contract ({count} problems; run `forbear validate` for all), first: {first}"
+    )]
+    Invalid {
+        dir: PathBuf,
+        count: u64,
+        first: String,
+    },
     /// The output directory holds files that would be overwritten.
     #[error("{path}: already exists; choose an empty directory or remove it first")]
     WouldOverwrite { path: PathBuf },

@@ -79,7 +79,12 @@ impl Dataset {
             readers.push((f.clone(), open_batches(f)?));
         }
         Ok(readers.into_iter().flat_map(|(path, reader)| {
-            reader.map(move |b| b.map_err(|e| DataError::Parquet { path: path.clone(), source: e.into() }))
+            reader.map(move |b| {
+                b.map_err(|e| DataError::Parquet {
+                    path: path.clone(),
+                    source: e.into(),
+                })
+            })
         }))
     }
 }
@@ -89,8 +94,19 @@ impl Dataset {
 pub fn open_validated(dir: &Path) -> Result<Dataset, DataError> {
     let report = validate_dataset(dir)?;
     if !report.is_valid() {
-        let first = report.problems.first().map(ToString::to_string).unwrap_or_default();
-        return Err(DataError::Invalid { dir: dir.to_path_buf(), count: report.total_problems(), first });
+        let first = report
+            .problems
+            .first()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        return Err(DataError::Invalid {
+            dir: dir.to_path_buf(),
+            count: report.total_problems(),
+            first,
+        });
     }
-    Ok(Dataset { dir: dir.to_path_buf(), report })
+    Ok(Dataset {
+        dir: dir.to_path_buf(),
+        report,
+    })
 }

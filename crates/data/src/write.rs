@@ -101,8 +101,11 @@ impl<R: TableRow> TableWriter<R> {
     }
 
     fn write_columns(&mut self, cols: Vec<ArrayRef>, n: usize) -> Result<(), DataError> {
-        let batch = RecordBatch::try_new(R::spec().schema(), cols)
-            .map_err(|source| DataError::Arrow { table: R::TABLE, source })?;
+        let batch =
+            RecordBatch::try_new(R::spec().schema(), cols).map_err(|source| DataError::Arrow {
+                table: R::TABLE,
+                source,
+            })?;
         if let Some(w) = self.writer.as_mut() {
             w.write(&batch).map_err(DataError::parquet(&self.partial))?;
         }
@@ -115,9 +118,10 @@ impl<R: TableRow> TableWriter<R> {
         self.flush()?;
         if let Some(w) = self.writer.take() {
             let inner = w.into_inner().map_err(DataError::parquet(&self.partial))?;
-            let file = inner
-                .into_inner()
-                .map_err(|e| DataError::Io { path: self.partial.clone(), source: e.into_error() })?;
+            let file = inner.into_inner().map_err(|e| DataError::Io {
+                path: self.partial.clone(),
+                source: e.into_error(),
+            })?;
             file.sync_all().map_err(DataError::io(&self.partial))?;
         }
         Ok(())
@@ -195,7 +199,11 @@ impl DatasetWriter {
             contacts: TableWriter::create(dir)?,
             disputes: TableWriter::create(dir)?,
             promises: TableWriter::create(dir)?,
-            truth: if with_truth { Some(TableWriter::create(dir)?) } else { None },
+            truth: if with_truth {
+                Some(TableWriter::create(dir)?)
+            } else {
+                None
+            },
         })
     }
 

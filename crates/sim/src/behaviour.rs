@@ -38,8 +38,14 @@ pub fn is_payday(t: &Traits, date: NaiveDate) -> bool {
 /// The last day of `date`'s month.
 pub fn last_day_of_month(date: NaiveDate) -> u32 {
     let (y, m) = (date.year(), date.month());
-    let first_next = if m == 12 { NaiveDate::from_ymd_opt(y + 1, 1, 1) } else { NaiveDate::from_ymd_opt(y, m + 1, 1) };
-    first_next.and_then(|d| d.pred_opt()).map_or(28, |d| d.day())
+    let first_next = if m == 12 {
+        NaiveDate::from_ymd_opt(y + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(y, m + 1, 1)
+    };
+    first_next
+        .and_then(|d| d.pred_opt())
+        .map_or(28, |d| d.day())
 }
 
 /// Whether a local time is a weekday working hour (09–17), when many cannot take a call.
@@ -125,10 +131,16 @@ pub fn base_hazard(t: &Traits, s: HazardState, date: NaiveDate) -> f64 {
         _ if s.in_hardship => cash(0.15, 0.004),
         LatenessReason::None => 0.15,
         LatenessReason::Forgot if s.forgot => {
-            if s.bill_today { 0.5 } else { 0.012 }
+            if s.bill_today {
+                0.5
+            } else {
+                0.02
+            }
         }
         LatenessReason::Forgot => 0.2,
-        LatenessReason::CashFlow | LatenessReason::Hardship => cash(0.1 + 0.5 * t.income_regularity, 0.01),
+        LatenessReason::CashFlow | LatenessReason::Hardship => {
+            cash(0.15 + 0.55 * t.income_regularity, 0.03)
+        }
         LatenessReason::Dispute => 0.03,
         LatenessReason::WontPay => 0.006,
     };
@@ -145,7 +157,11 @@ pub fn hazard(base: f64, boost: f64) -> f64 {
 
 /// Share of the overdue balance paid when a payment happens (expected value).
 pub fn pay_share(t: &Traits, in_hardship: bool) -> f64 {
-    if in_hardship { t.capacity * 0.5 } else { t.capacity.max(0.5) }
+    if in_hardship {
+        t.capacity * 0.5
+    } else {
+        t.capacity.max(0.5)
+    }
 }
 
 /// Probability of a promise to pay, given the customer responded.
@@ -173,17 +189,24 @@ pub fn p_promise(t: &Traits, in_hardship: bool, channel: Channel, tone: Tone) ->
 /// Probability that a promise is kept.
 pub fn p_keep(t: &Traits, in_hardship: bool) -> f64 {
     match t.reason {
-        _ if in_hardship => 0.4,
-        LatenessReason::None | LatenessReason::Forgot => 0.9,
-        LatenessReason::CashFlow => 0.72,
-        LatenessReason::Hardship => 0.6,
-        LatenessReason::Dispute => 0.5,
-        LatenessReason::WontPay => 0.25,
+        _ if in_hardship => 0.35,
+        LatenessReason::None | LatenessReason::Forgot => 0.8,
+        LatenessReason::CashFlow => 0.5,
+        LatenessReason::Hardship => 0.45,
+        LatenessReason::Dispute => 0.4,
+        LatenessReason::WontPay => 0.2,
     }
 }
 
 /// Probability of a complaint about a contact.
-pub fn p_complaint(t: &Traits, in_hardship: bool, channel: Channel, tone: Tone, local: NaiveDateTime, contacts_last_7d: usize) -> f64 {
+pub fn p_complaint(
+    t: &Traits,
+    in_hardship: bool,
+    channel: Channel,
+    tone: Tone,
+    local: NaiveDateTime,
+    contacts_last_7d: usize,
+) -> f64 {
     let mut p = t.complaint_propensity;
     if channel.is_interruptive() && !reachable(t, local) {
         p *= 2.5;
@@ -203,7 +226,11 @@ pub fn p_complaint(t: &Traits, in_hardship: bool, channel: Channel, tone: Tone, 
 
 /// Probability of opting out of the channel after a contact (digital channels only).
 pub fn p_opt_out(channel: Channel, contacts_last_7d: usize) -> f64 {
-    if channel.is_digital() { 0.002 * (1.0 + 0.4 * contacts_last_7d as f64) } else { 0.0 }
+    if channel.is_digital() {
+        0.002 * (1.0 + 0.4 * contacts_last_7d as f64)
+    } else {
+        0.0
+    }
 }
 
 /// Probability of declaring hardship to the creditor after a responded contact, during a spell.

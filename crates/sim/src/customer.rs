@@ -40,21 +40,54 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A bill was issued.
-    InvoiceIssued { invoice_id: i64, service_id: i64, amount: i64, issued_on: NaiveDate, due_on: NaiveDate },
+    InvoiceIssued {
+        invoice_id: i64,
+        service_id: i64,
+        amount: i64,
+        issued_on: NaiveDate,
+        due_on: NaiveDate,
+    },
     /// Money arrived.
-    PaymentReceived { payment_id: i64, invoice_id: Option<i64>, at: DateTime<Utc>, amount: i64, method: &'static str },
+    PaymentReceived {
+        payment_id: i64,
+        invoice_id: Option<i64>,
+        at: DateTime<Utc>,
+        amount: i64,
+        method: &'static str,
+    },
     /// A payment bounced and was taken back.
     PaymentReversed { payment_id: i64, on: NaiveDate },
     /// A dispute was opened.
-    DisputeOpened { dispute_id: i64, invoice_id: i64, amount: i64, on: NaiveDate, reason: &'static str },
+    DisputeOpened {
+        dispute_id: i64,
+        invoice_id: i64,
+        amount: i64,
+        on: NaiveDate,
+        reason: &'static str,
+    },
     /// A dispute was resolved.
-    DisputeResolved { dispute_id: i64, upheld: bool, on: NaiveDate },
+    DisputeResolved {
+        dispute_id: i64,
+        upheld: bool,
+        on: NaiveDate,
+    },
     /// The outcome of a contact.
     Contacted(ContactOutcome),
     /// A promise to pay was made.
-    PromiseMade { promise_id: i64, invoice_id: Option<i64>, amount: i64, made_on: NaiveDate, due_on: NaiveDate, channel: Channel },
+    PromiseMade {
+        promise_id: i64,
+        invoice_id: Option<i64>,
+        amount: i64,
+        made_on: NaiveDate,
+        due_on: NaiveDate,
+        channel: Channel,
+    },
     /// A promise reached its due date plus grace.
-    PromiseSettled { promise_id: i64, kept: bool, paid: i64 },
+    PromiseSettled {
+        promise_id: i64,
+        kept: bool,
+        paid: i64,
+    },
     /// The customer told us of hardship.
     HardshipDeclared { on: NaiveDate },
     /// A payment plan was accepted.
@@ -246,8 +279,17 @@ impl Customer {
     /// What is observable of the account on `date`.
     pub fn view(&self, date: NaiveDate) -> AccountView {
         let balance: i64 = self.invoices.iter().map(|i| i.remaining).sum();
-        let overdue: i64 = self.invoices.iter().filter(|i| i.due < date).map(|i| i.remaining).sum();
-        let oldest = self.invoices.iter().filter(|i| !i.disputed).min_by_key(|i| i.due);
+        let overdue: i64 = self
+            .invoices
+            .iter()
+            .filter(|i| i.due < date)
+            .map(|i| i.remaining)
+            .sum();
+        let oldest = self
+            .invoices
+            .iter()
+            .filter(|i| !i.disputed)
+            .min_by_key(|i| i.due);
         AccountView {
             balance,
             overdue,
@@ -294,7 +336,9 @@ impl Customer {
     }
 
     fn local_instant(&mut self, date: NaiveDate, from_hour: u32, to_hour: u32) -> DateTime<Utc> {
-        let minutes = self.rng.between(i64::from(from_hour) * 60, i64::from(to_hour) * 60 - 1) as u32;
+        let minutes =
+            self.rng
+                .between(i64::from(from_hour) * 60, i64::from(to_hour) * 60 - 1) as u32;
         let t = NaiveTime::from_hms_opt(minutes / 60, minutes % 60, 0).unwrap_or(NaiveTime::MIN);
         self.profile.zone.at(date, t)
     }
@@ -316,8 +360,14 @@ impl Customer {
         self.pay_today(date, out);
         self.settle_promises(date, out);
         self.boost *= law::BOOST_DECAY;
-        if self.recent.len() > 16 || self.recent.first().is_some_and(|c| (date - c.at.date_naive()).num_days() > 8) {
-            self.recent.retain(|c| (date - c.at.date_naive()).num_days() <= 8);
+        if self.recent.len() > 16
+            || self
+                .recent
+                .first()
+                .is_some_and(|c| (date - c.at.date_naive()).num_days() > 8)
+        {
+            self.recent
+                .retain(|c| (date - c.at.date_naive()).num_days() <= 8);
         }
     }
 
@@ -330,7 +380,9 @@ impl Customer {
             self.hardship_spells += 1;
         }
         if self.churned_on.is_none() && date >= self.profile.opened_on {
-            let p = self.traits.churn_propensity / 30.0 * (1.0 + 1.5 * f64::from(self.complaints)) * if self.barred { 2.0 } else { 1.0 };
+            let p = self.traits.churn_propensity / 30.0
+                * (1.0 + 1.5 * f64::from(self.complaints))
+                * if self.barred { 2.0 } else { 1.0 };
             if self.rng.chance(p) {
                 self.churned_on = Some(date);
                 out.push(Event::Churned { on: date });
@@ -339,14 +391,23 @@ impl Customer {
     }
 
     fn bill(&mut self, date: NaiveDate, out: &mut Vec<Event>) {
-        let due = date.checked_add_days(Days::new(PAYMENT_TERMS_DAYS)).unwrap_or(date);
+        let due = date
+            .checked_add_days(Days::new(PAYMENT_TERMS_DAYS))
+            .unwrap_or(date);
         let mut total = 0;
         for s in 1..=self.profile.services {
             self.invoice_seq += 1;
             let id = self.profile.id.get() * 1_000 + self.invoice_seq;
-            let amount = ((self.profile.fee_minor as f64) * self.rng.lognormal(0.0, 0.12)).round().max(100.0) as i64;
+            let amount = ((self.profile.fee_minor as f64) * self.rng.lognormal(0.0, 0.12))
+                .round()
+                .max(100.0) as i64;
             total += amount;
-            self.invoices.push(OpenInvoice { id, due, remaining: amount, disputed: false });
+            self.invoices.push(OpenInvoice {
+                id,
+                due,
+                remaining: amount,
+                disputed: false,
+            });
             out.push(Event::InvoiceIssued {
                 invoice_id: id,
                 service_id: self.profile.id.get() * 10 + i64::from(s),
@@ -354,13 +415,27 @@ impl Customer {
                 issued_on: date,
                 due_on: due,
             });
-            let dispute_p = if self.traits.reason == LatenessReason::Dispute { 0.2 } else { 0.003 };
+            let dispute_p = if self.traits.reason == LatenessReason::Dispute {
+                0.2
+            } else {
+                0.003
+            };
             if self.rng.chance(dispute_p) {
-                let on = date.checked_add_days(Days::new(self.rng.between(2, 15) as u64)).unwrap_or(date);
-                let resolve_on = on.checked_add_days(Days::new(self.rng.between(10, 45) as u64)).unwrap_or(on);
+                let on = date
+                    .checked_add_days(Days::new(self.rng.between(2, 15) as u64))
+                    .unwrap_or(date);
+                let resolve_on = on
+                    .checked_add_days(Days::new(self.rng.between(10, 45) as u64))
+                    .unwrap_or(on);
                 let disputed = ((amount as f64) * self.rng.uniform(0.3, 1.0)).round() as i64;
                 // Opened later, in `disputes_today`; `id` is assigned then.
-                self.disputes.push(OpenDispute { id: 0, invoice: id, amount: disputed.max(1), resolve_on: on, upheld: false });
+                self.disputes.push(OpenDispute {
+                    id: 0,
+                    invoice: id,
+                    amount: disputed.max(1),
+                    resolve_on: on,
+                    upheld: false,
+                });
                 let _ = resolve_on;
             }
         }
@@ -368,7 +443,11 @@ impl Customer {
         let in_hardship = self.in_hardship(date);
         self.forgot = false;
         if self.profile.autopay && !in_hardship {
-            self.planned.push(Planned { on: due, amount: total, method: "direct_debit" });
+            self.planned.push(Planned {
+                on: due,
+                amount: total,
+                method: "direct_debit",
+            });
             return;
         }
         let t = &self.traits;
@@ -385,9 +464,17 @@ impl Customer {
         if forgets {
             self.forgot = true;
         } else if self.rng.chance(on_time) {
-            let pay_on = date.checked_add_days(Days::new(self.rng.between(2, PAYMENT_TERMS_DAYS as i64) as u64)).unwrap_or(due);
+            let pay_on = date
+                .checked_add_days(Days::new(
+                    self.rng.between(2, PAYMENT_TERMS_DAYS as i64) as u64
+                ))
+                .unwrap_or(due);
             let method = ["card", "bank_transfer", "card", "cash"][self.rng.below(4) as usize];
-            self.planned.push(Planned { on: pay_on, amount: total, method });
+            self.planned.push(Planned {
+                on: pay_on,
+                amount: total,
+                method,
+            });
         }
     }
 
@@ -397,19 +484,42 @@ impl Customer {
             let d = self.disputes[k].clone();
             if d.id == 0 && d.resolve_on <= date {
                 // Scheduled opening date reached.
-                let Some(inv) = self.invoices.iter_mut().find(|i| i.id == d.invoice && i.remaining > 0) else {
+                let Some(inv) = self
+                    .invoices
+                    .iter_mut()
+                    .find(|i| i.id == d.invoice && i.remaining > 0)
+                else {
                     self.disputes.remove(k);
                     continue;
                 };
                 inv.disputed = true;
                 let amount = d.amount.min(inv.remaining);
                 let id = self.next_id();
-                let reason = ["billing_error", "service_quality", "not_recognised", "other"][self.rng.weighted(&[0.45, 0.3, 0.15, 0.1])];
-                let resolve_on = date.checked_add_days(Days::new(self.rng.between(10, 45) as u64)).unwrap_or(date);
+                let reason = [
+                    "billing_error",
+                    "service_quality",
+                    "not_recognised",
+                    "other",
+                ][self.rng.weighted(&[0.45, 0.3, 0.15, 0.1])];
+                let resolve_on = date
+                    .checked_add_days(Days::new(self.rng.between(10, 45) as u64))
+                    .unwrap_or(date);
                 let upheld = self.rng.chance(0.4);
-                self.disputes[k] = OpenDispute { id, invoice: d.invoice, amount, resolve_on, upheld };
+                self.disputes[k] = OpenDispute {
+                    id,
+                    invoice: d.invoice,
+                    amount,
+                    resolve_on,
+                    upheld,
+                };
                 self.planned.retain(|p| p.on < date);
-                out.push(Event::DisputeOpened { dispute_id: id, invoice_id: d.invoice, amount, on: date, reason });
+                out.push(Event::DisputeOpened {
+                    dispute_id: id,
+                    invoice_id: d.invoice,
+                    amount,
+                    on: date,
+                    reason,
+                });
             } else if d.id != 0 && d.resolve_on <= date {
                 self.disputes.remove(k);
                 if let Some(inv) = self.invoices.iter_mut().find(|i| i.id == d.invoice) {
@@ -422,7 +532,11 @@ impl Customer {
                 if !d.upheld {
                     self.boost += 0.3;
                 }
-                out.push(Event::DisputeResolved { dispute_id: d.id, upheld: d.upheld, on: date });
+                out.push(Event::DisputeResolved {
+                    dispute_id: d.id,
+                    upheld: d.upheld,
+                    on: date,
+                });
                 continue;
             }
             k += 1;
@@ -437,10 +551,18 @@ impl Customer {
                 inv.remaining += amount;
             } else {
                 let due = date.pred_opt().unwrap_or(date);
-                self.invoices.push(OpenInvoice { id: self.profile.id.get() * 1_000 + self.invoice_seq, due, remaining: amount, disputed: false });
+                self.invoices.push(OpenInvoice {
+                    id: self.profile.id.get() * 1_000 + self.invoice_seq,
+                    due,
+                    remaining: amount,
+                    disputed: false,
+                });
             }
             self.forgot = true;
-            out.push(Event::PaymentReversed { payment_id, on: date });
+            out.push(Event::PaymentReversed {
+                payment_id,
+                on: date,
+            });
         }
     }
 
@@ -450,13 +572,29 @@ impl Customer {
             Action::Contact { action, at } => {
                 let view = self.view(date);
                 let local = self.profile.zone.local(at);
-                let last7 = self.recent.iter().filter(|c| (at - c.at).num_days() < 7).count();
+                let last7 = self
+                    .recent
+                    .iter()
+                    .filter(|c| (at - c.at).num_days() < 7)
+                    .count();
                 let t = &self.traits;
                 let delivered = self.rng.chance(law::p_delivered(action.channel));
-                let responded = delivered && self.rng.chance(law::p_respond_if_delivered(t, action.channel, local));
+                let responded = delivered
+                    && self
+                        .rng
+                        .chance(law::p_respond_if_delivered(t, action.channel, local));
                 let conversation = responded && action.channel.is_call();
-                let complaint = delivered && self.rng.chance(law::p_complaint(t, in_hardship, action.channel, action.tone, local, last7));
-                let mut opted_out = delivered && self.rng.chance(law::p_opt_out(action.channel, last7));
+                let complaint = delivered
+                    && self.rng.chance(law::p_complaint(
+                        t,
+                        in_hardship,
+                        action.channel,
+                        action.tone,
+                        local,
+                        last7,
+                    ));
+                let mut opted_out =
+                    delivered && self.rng.chance(law::p_opt_out(action.channel, last7));
                 if complaint {
                     self.complaints += 1;
                     opted_out |= action.channel.is_digital() && self.rng.chance(0.5);
@@ -471,16 +609,40 @@ impl Customer {
                         // Reminded: the bill is no longer forgotten.
                         self.forgot = self.rng.chance(0.3);
                     }
-                    if in_hardship && !view.hardship_declared && self.rng.chance(law::p_declare_hardship(action.channel, action.tone)) {
+                    if in_hardship
+                        && !view.hardship_declared
+                        && self
+                            .rng
+                            .chance(law::p_declare_hardship(action.channel, action.tone))
+                    {
                         self.declared_until = date.checked_add_days(Days::new(60));
                         out.push(Event::HardshipDeclared { on: date });
                     }
-                    if view.overdue > 0 && self.promises.is_empty() && self.rng.chance(law::p_promise(&self.traits, in_hardship, action.channel, action.tone)) {
+                    if view.overdue > 0
+                        && self.promises.is_empty()
+                        && self.rng.chance(law::p_promise(
+                            &self.traits,
+                            in_hardship,
+                            action.channel,
+                            action.tone,
+                        ))
+                    {
                         promise_made = true;
-                        self.make_promise(date, view.oldest_invoice, view.overdue, action.channel, in_hardship, out);
+                        self.make_promise(
+                            date,
+                            view.oldest_invoice,
+                            view.overdue,
+                            action.channel,
+                            in_hardship,
+                            out,
+                        );
                     }
                 }
-                self.recent.push(PastContact { at, channel: action.channel, conversation });
+                self.recent.push(PastContact {
+                    at,
+                    channel: action.channel,
+                    conversation,
+                });
                 out.push(Event::Contacted(ContactOutcome {
                     action,
                     at,
@@ -499,24 +661,57 @@ impl Customer {
             Action::Unbar => self.barred = false,
             Action::OfferPlan { instalments } => {
                 let view = self.view(date);
-                let p = if in_hardship { 0.6 } else if self.traits.reason == LatenessReason::CashFlow { 0.4 } else { 0.15 };
+                let p = if in_hardship {
+                    0.6
+                } else if self.traits.reason == LatenessReason::CashFlow {
+                    0.4
+                } else {
+                    0.15
+                };
                 if view.overdue > 0 && instalments > 0 && self.rng.chance(p) {
                     let part = view.overdue / i64::from(instalments);
                     for k in 0..instalments {
-                        let on = date.checked_add_days(Days::new(u64::from(k) * 30 + 3)).unwrap_or(date);
-                        let amount = if k + 1 == instalments { view.overdue - part * i64::from(k) } else { part };
-                        if amount > 0 && self.rng.chance(law::p_keep(&self.traits, in_hardship).max(0.5)) {
-                            self.planned.push(Planned { on, amount, method: "bank_transfer" });
+                        let on = date
+                            .checked_add_days(Days::new(u64::from(k) * 30 + 3))
+                            .unwrap_or(date);
+                        let amount = if k + 1 == instalments {
+                            view.overdue - part * i64::from(k)
+                        } else {
+                            part
+                        };
+                        if amount > 0
+                            && self
+                                .rng
+                                .chance(law::p_keep(&self.traits, in_hardship).max(0.5))
+                        {
+                            self.planned.push(Planned {
+                                on,
+                                amount,
+                                method: "bank_transfer",
+                            });
                         }
                     }
-                    out.push(Event::PlanAccepted { on: date, instalments });
+                    out.push(Event::PlanAccepted {
+                        on: date,
+                        instalments,
+                    });
                 }
             }
         }
     }
 
-    fn make_promise(&mut self, date: NaiveDate, invoice: Option<i64>, overdue: i64, channel: Channel, in_hardship: bool, out: &mut Vec<Event>) {
-        let mut due = date.checked_add_days(Days::new(self.rng.between(2, 10) as u64)).unwrap_or(date);
+    fn make_promise(
+        &mut self,
+        date: NaiveDate,
+        invoice: Option<i64>,
+        overdue: i64,
+        channel: Channel,
+        in_hardship: bool,
+        out: &mut Vec<Event>,
+    ) {
+        let mut due = date
+            .checked_add_days(Days::new(self.rng.between(2, 10) as u64))
+            .unwrap_or(date);
         for d in 2..=14u64 {
             if let Some(day) = date.checked_add_days(Days::new(d))
                 && law::is_payday(&self.traits, day)
@@ -526,21 +721,47 @@ impl Customer {
             }
         }
         let amount = if in_hardship {
-            ((overdue as f64) * law::pay_share(&self.traits, true)).round().max(1.0) as i64
+            ((overdue as f64) * law::pay_share(&self.traits, true))
+                .round()
+                .max(1.0) as i64
         } else {
             overdue
         };
         let id = self.next_id();
         if self.rng.chance(law::p_keep(&self.traits, in_hardship)) {
-            let on = due.checked_sub_days(Days::new(self.rng.below(2))).unwrap_or(due).max(date);
-            self.planned.push(Planned { on, amount, method: "card" });
+            let on = due
+                .checked_sub_days(Days::new(self.rng.below(2)))
+                .unwrap_or(due)
+                .max(date);
+            self.planned.push(Planned {
+                on,
+                amount,
+                method: "card",
+            });
         }
-        self.promises.push(OpenPromise { id, due, amount, paid: 0 });
-        out.push(Event::PromiseMade { promise_id: id, invoice_id: invoice, amount, made_on: date, due_on: due, channel });
+        self.promises.push(OpenPromise {
+            id,
+            due,
+            amount,
+            paid: 0,
+        });
+        out.push(Event::PromiseMade {
+            promise_id: id,
+            invoice_id: invoice,
+            amount,
+            made_on: date,
+            due_on: due,
+            channel,
+        });
     }
 
     fn pay_today(&mut self, date: NaiveDate, out: &mut Vec<Event>) {
-        let balance: i64 = self.invoices.iter().filter(|i| !i.disputed).map(|i| i.remaining).sum();
+        let balance: i64 = self
+            .invoices
+            .iter()
+            .filter(|i| !i.disputed)
+            .map(|i| i.remaining)
+            .sum();
         if balance <= 0 {
             self.planned.retain(|p| p.on > date);
             return;
@@ -557,12 +778,23 @@ impl Customer {
                 k += 1;
             }
         }
-        let overdue: i64 = self.invoices.iter().filter(|i| !i.disputed && i.due < date).map(|i| i.remaining).sum();
+        let overdue: i64 = self
+            .invoices
+            .iter()
+            .filter(|i| !i.disputed && i.due < date)
+            .map(|i| i.remaining)
+            .sum();
         if amount == 0 && overdue > 0 {
             let state = self.hazard_state(date);
             let h = law::hazard(law::base_hazard(&self.traits, state, date), self.boost);
             if self.rng.chance(h) {
-                let share = if state.in_hardship { law::pay_share(&self.traits, true) } else if self.rng.chance(0.85) { 1.0 } else { self.rng.uniform(0.3, 0.9) };
+                let share = if state.in_hardship {
+                    law::pay_share(&self.traits, true)
+                } else if self.rng.chance(0.85) {
+                    1.0
+                } else {
+                    self.rng.uniform(0.3, 0.9)
+                };
                 amount = ((overdue as f64) * share).round().max(1.0) as i64;
                 method = ["card", "bank_transfer", "cash"][self.rng.below(3) as usize];
                 self.forgot = false;
@@ -600,7 +832,13 @@ impl Customer {
             let on = date.checked_add_days(Days::new(3)).unwrap_or(date);
             self.reversals.push((on, id, amount));
         }
-        out.push(Event::PaymentReceived { payment_id: id, invoice_id: first_invoice, at, amount, method });
+        out.push(Event::PaymentReceived {
+            payment_id: id,
+            invoice_id: first_invoice,
+            at,
+            amount,
+            method,
+        });
     }
 
     fn settle_promises(&mut self, date: NaiveDate, out: &mut Vec<Event>) {
@@ -608,9 +846,16 @@ impl Customer {
         while k < self.promises.len() {
             let p = &self.promises[k];
             let balance_cleared = self.invoices.is_empty();
-            if p.paid >= p.amount || balance_cleared || (date - p.due).num_days() >= law::PROMISE_GRACE_DAYS {
+            if p.paid >= p.amount
+                || balance_cleared
+                || (date - p.due).num_days() >= law::PROMISE_GRACE_DAYS
+            {
                 let p = self.promises.swap_remove(k);
-                out.push(Event::PromiseSettled { promise_id: p.id, kept: p.paid >= p.amount || balance_cleared, paid: p.paid });
+                out.push(Event::PromiseSettled {
+                    promise_id: p.id,
+                    kept: p.paid >= p.amount || balance_cleared,
+                    paid: p.paid,
+                });
             } else {
                 k += 1;
             }
@@ -620,6 +865,10 @@ impl Customer {
 
 impl AccountView {
     fn overdue_undisputed(&self, c: &Customer) -> i64 {
-        c.invoices.iter().filter(|i| !i.disputed).map(|i| i.remaining).sum()
+        c.invoices
+            .iter()
+            .filter(|i| !i.disputed)
+            .map(|i| i.remaining)
+            .sum()
     }
 }

@@ -9,13 +9,14 @@ use crate::customer::{Action, Customer, Event};
 use crate::policy::{LoggingPolicy, POLICY_NAME};
 use crate::population::{SegmentMix, draw_account};
 use crate::rng::Rng;
-use chrono::{DateTime, Days, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use forbear_core::{AccountId, Channel};
 use forbear_data::contract::RowBuilder;
 use forbear_data::write::RowCounts;
 use forbear_data::{
-    Account, AccountBuilder, Contact, ContactBuilder, DataError, DatasetWriter, Dispute, DisputeBuilder, Invoice,
-    InvoiceBuilder, Payment, PaymentBuilder, Promise, PromiseBuilder, Truth, TruthBuilder,
+    Account, AccountBuilder, Contact, ContactBuilder, DataError, DatasetWriter, Dispute,
+    DisputeBuilder, Invoice, InvoiceBuilder, Payment, PaymentBuilder, Promise, PromiseBuilder,
+    Truth, TruthBuilder,
 };
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -53,12 +54,24 @@ pub fn default_end() -> NaiveDate {
 impl HistoryConfig {
     /// Defaults for `accounts` accounts.
     pub fn new(accounts: u64, months: u32, seed: u64) -> Self {
-        HistoryConfig { accounts, months, seed, end: default_end(), mix: SegmentMix::default(), policy: LoggingPolicy::default(), threads: 0 }
+        HistoryConfig {
+            accounts,
+            months,
+            seed,
+            end: default_end(),
+            mix: SegmentMix::default(),
+            policy: LoggingPolicy::default(),
+            threads: 0,
+        }
     }
 
     /// First day of history.
     pub fn start(&self) -> NaiveDate {
-        self.end.checked_sub_months(Months::new(self.months)).unwrap_or(self.end).succ_opt().unwrap_or(self.end)
+        self.end
+            .checked_sub_months(Months::new(self.months))
+            .unwrap_or(self.end)
+            .succ_opt()
+            .unwrap_or(self.end)
     }
 }
 
@@ -69,6 +82,8 @@ pub struct AccountHistory {
     pub customer: Customer,
     /// Everything that happened, by day, with the logging policy's decision for contacts.
     pub events: Vec<(NaiveDate, Event, Option<crate::policy::Decision>)>,
+    /// The account's DPD bucket at each month end of the history (while open).
+    pub month_end_buckets: Vec<(NaiveDate, forbear_core::DpdBucket)>,
 }
 
 /// Lives one account through the whole history under the logging policy.
@@ -82,19 +97,37 @@ pub fn simulate_account(cfg: &HistoryConfig, id: AccountId) -> AccountHistory {
     let mut customer = Customer::new(profile, traits, life_rng);
     let mut events = Vec::new();
     let mut today = Vec::new();
+    let mut month_end_buckets = Vec::new();
     let mut day = start;
     while day <= cfg.end {
         let decision = cfg.policy.decide(&customer, day, &mut policy_rng);
-        let actions: Vec<Action> = decision.iter().map(|d| Action::Contact { action: d.action, at: d.at }).collect();
+        let actions: Vec<Action> = decision
+            .iter()
+            .map(|d| Action::Contact {
+                action: d.action,
+                at: d.at,
+            })
+            .collect();
         customer.advance_day(day, &actions, &mut today);
         for e in today.drain(..) {
-            let d = matches!(e, Event::Contacted(_)).then_some(decision).flatten();
+            let d = matches!(e, Event::Contacted(_))
+                .then_some(decision)
+                .flatten();
             events.push((day, e, d));
         }
-        let Some(next) = day.checked_add_days(Days::new(1)) else { break };
+        let Some(next) = day.checked_add_days(Days::new(1)) else {
+            break;
+        };
+        if next.day() == 1 && day >= customer.profile.opened_on && customer.churned_on().is_none() {
+            month_end_buckets.push((day, customer.dpd(day).bucket()));
+        }
         day = next;
     }
-    AccountHistory { customer, events }
+    AccountHistory {
+        customer,
+        events,
+        month_end_buckets,
+    }
 }
 
 /// Rows of a chunk of accounts, column by column.
@@ -167,7 +200,8 @@ pub fn account_rows(h: &AccountHistory, rows: &mut ChunkRows) {
     });
     // Payments first pass: reversals and the timeline for paid-within windows.
     let mut reversed: BTreeMap<i64, NaiveDate> = BTreeMap::new();
-    let mut promise_made: BTreeMap<i64, (Option<i64>, i64, NaiveDate, NaiveDate, Channel)> = BTreeMap::new();
+    let mut promise_made: BTreeMap<i64, (Option<i64>, i64, NaiveDate, NaiveDate, Channel)> =
+        BTreeMap::new();
     let mut dispute_opened: BTreeMap<i64, (i64, i64, NaiveDate, &'static str)> = BTreeMap::new();
     let mut paid_at: Vec<(DateTime<Utc>, i64)> = Vec::new();
     for (_, e, _) in &h.events {
@@ -181,12 +215,22 @@ pub fn account_rows(h: &AccountHistory, rows: &mut ChunkRows) {
     }
     let paid_between = |from: DateTime<Utc>, days: i64| -> i64 {
         let to = from + chrono::Duration::days(days);
-        paid_at.iter().filter(|(at, _)| *at > from && *at <= to).map(|(_, a)| a).sum()
+        paid_at
+            .iter()
+            .filter(|(at, _)| *at > from && *at <= to)
+            .map(|(_, a)| a)
+            .sum()
     };
     let mut contact_seq = 0;
     for (_, e, decision) in &h.events {
         match e {
-            Event::InvoiceIssued { invoice_id, service_id, amount, issued_on, due_on } => {
+            Event::InvoiceIssued {
+                invoice_id,
+                service_id,
+                amount,
+                issued_on,
+                due_on,
+            } => {
                 let period_end = issued_on.pred_opt().unwrap_or(*issued_on);
                 rows.invoices.push(Invoice {
                     invoice_id: *invoice_id,
@@ -196,11 +240,20 @@ pub fn account_rows(h: &AccountHistory, rows: &mut ChunkRows) {
                     amount_minor: *amount,
                     issued_on: *issued_on,
                     due_on: *due_on,
-                    period_start: period_end.checked_sub_months(Months::new(1)).and_then(|d| d.succ_opt()).unwrap_or(period_end),
+                    period_start: period_end
+                        .checked_sub_months(Months::new(1))
+                        .and_then(|d| d.succ_opt())
+                        .unwrap_or(period_end),
                     period_end,
                 });
             }
-            Event::PaymentReceived { payment_id, invoice_id, at, amount, method } => rows.payments.push(Payment {
+            Event::PaymentReceived {
+                payment_id,
+                invoice_id,
+                at,
+                amount,
+                method,
+            } => rows.payments.push(Payment {
                 payment_id: *payment_id,
                 account_id: id,
                 invoice_id: *invoice_id,
@@ -239,31 +292,91 @@ pub fn account_rows(h: &AccountHistory, rows: &mut ChunkRows) {
                     opted_out: o.opted_out,
                 });
             }
-            Event::PromiseMade { promise_id, invoice_id, amount, made_on, due_on, channel } => {
-                promise_made.insert(*promise_id, (*invoice_id, *amount, *made_on, *due_on, *channel));
+            Event::PromiseMade {
+                promise_id,
+                invoice_id,
+                amount,
+                made_on,
+                due_on,
+                channel,
+            } => {
+                promise_made.insert(
+                    *promise_id,
+                    (*invoice_id, *amount, *made_on, *due_on, *channel),
+                );
             }
-            Event::PromiseSettled { promise_id, kept, paid } => {
-                if let Some((invoice_id, amount, made_on, due_on, channel)) = promise_made.remove(promise_id) {
-                    rows.promises.push(promise_row(*promise_id, id, &currency, invoice_id, amount, made_on, due_on, channel, if *kept { "kept" } else { "broken" }, *paid));
+            Event::PromiseSettled {
+                promise_id,
+                kept,
+                paid,
+            } => {
+                if let Some((invoice_id, amount, made_on, due_on, channel)) =
+                    promise_made.remove(promise_id)
+                {
+                    rows.promises.push(promise_row(
+                        *promise_id,
+                        id,
+                        &currency,
+                        invoice_id,
+                        amount,
+                        made_on,
+                        due_on,
+                        channel,
+                        if *kept { "kept" } else { "broken" },
+                        *paid,
+                    ));
                 }
             }
-            Event::DisputeOpened { dispute_id, invoice_id, amount, on, reason } => {
+            Event::DisputeOpened {
+                dispute_id,
+                invoice_id,
+                amount,
+                on,
+                reason,
+            } => {
                 dispute_opened.insert(*dispute_id, (*invoice_id, *amount, *on, reason));
             }
-            Event::DisputeResolved { dispute_id, upheld, on } => {
-                if let Some((invoice_id, amount, opened_on, reason)) = dispute_opened.remove(dispute_id) {
-                    rows.disputes.push(dispute_row(*dispute_id, id, &currency, invoice_id, amount, opened_on, reason, Some((*upheld, *on))));
+            Event::DisputeResolved {
+                dispute_id,
+                upheld,
+                on,
+            } => {
+                if let Some((invoice_id, amount, opened_on, reason)) =
+                    dispute_opened.remove(dispute_id)
+                {
+                    rows.disputes.push(dispute_row(
+                        *dispute_id,
+                        id,
+                        &currency,
+                        invoice_id,
+                        amount,
+                        opened_on,
+                        reason,
+                        Some((*upheld, *on)),
+                    ));
                 }
             }
-            Event::HardshipDeclared { .. } | Event::PlanAccepted { .. } | Event::Churned { .. } | Event::PaymentReversed { .. } => {}
+            Event::HardshipDeclared { .. }
+            | Event::PlanAccepted { .. }
+            | Event::Churned { .. }
+            | Event::PaymentReversed { .. } => {}
         }
     }
     for (promise_id, (invoice_id, amount, made_on, due_on, channel)) in promise_made {
-        let paid = paid_at.iter().filter(|(at, _)| at.date_naive() >= made_on).map(|(_, a)| a).sum::<i64>().min(amount);
-        rows.promises.push(promise_row(promise_id, id, &currency, invoice_id, amount, made_on, due_on, channel, "open", paid));
+        let paid = paid_at
+            .iter()
+            .filter(|(at, _)| at.date_naive() >= made_on)
+            .map(|(_, a)| a)
+            .sum::<i64>()
+            .min(amount);
+        rows.promises.push(promise_row(
+            promise_id, id, &currency, invoice_id, amount, made_on, due_on, channel, "open", paid,
+        ));
     }
     for (dispute_id, (invoice_id, amount, opened_on, reason)) in dispute_opened {
-        rows.disputes.push(dispute_row(dispute_id, id, &currency, invoice_id, amount, opened_on, reason, None));
+        rows.disputes.push(dispute_row(
+            dispute_id, id, &currency, invoice_id, amount, opened_on, reason, None,
+        ));
     }
     rows.truth.push(Truth {
         account_id: id,
@@ -295,24 +408,55 @@ pub fn account_rows(h: &AccountHistory, rows: &mut ChunkRows) {
 
 #[allow(clippy::too_many_arguments)]
 fn promise_row(
-    promise_id: i64, account_id: i64, currency: &Cow<'static, str>, invoice_id: Option<i64>, amount: i64,
-    made_on: NaiveDate, due_on: NaiveDate, channel: Channel, status: &'static str, paid: i64,
+    promise_id: i64,
+    account_id: i64,
+    currency: &Cow<'static, str>,
+    invoice_id: Option<i64>,
+    amount: i64,
+    made_on: NaiveDate,
+    due_on: NaiveDate,
+    channel: Channel,
+    status: &'static str,
+    paid: i64,
 ) -> Promise {
     Promise {
-        promise_id, account_id, invoice_id, currency: currency.clone(), amount_minor: amount, made_on, due_on,
-        channel: Some(text(channel.as_str())), status: text(status), paid_minor: paid,
+        promise_id,
+        account_id,
+        invoice_id,
+        currency: currency.clone(),
+        amount_minor: amount,
+        made_on,
+        due_on,
+        channel: Some(text(channel.as_str())),
+        status: text(status),
+        paid_minor: paid,
     }
 }
 
 #[allow(clippy::too_many_arguments)]
 fn dispute_row(
-    dispute_id: i64, account_id: i64, currency: &Cow<'static, str>, invoice_id: i64, amount: i64,
-    opened_on: NaiveDate, reason: &'static str, resolution: Option<(bool, NaiveDate)>,
+    dispute_id: i64,
+    account_id: i64,
+    currency: &Cow<'static, str>,
+    invoice_id: i64,
+    amount: i64,
+    opened_on: NaiveDate,
+    reason: &'static str,
+    resolution: Option<(bool, NaiveDate)>,
 ) -> Dispute {
     Dispute {
-        dispute_id, account_id, invoice_id, currency: currency.clone(), amount_minor: amount, opened_on,
+        dispute_id,
+        account_id,
+        invoice_id,
+        currency: currency.clone(),
+        amount_minor: amount,
+        opened_on,
         reason: text(reason),
-        status: text(match resolution { None => "open", Some((true, _)) => "upheld", Some((false, _)) => "rejected" }),
+        status: text(match resolution {
+            None => "open",
+            Some((true, _)) => "upheld",
+            Some((false, _)) => "rejected",
+        }),
         resolved_on: resolution.map(|r| r.1),
     }
 }
@@ -321,7 +465,9 @@ fn dispute_row(
 pub fn generate_chunk(cfg: &HistoryConfig, first: u64, n: u64) -> ChunkRows {
     let mut rows = ChunkRows::new();
     for k in first..first + n {
-        let Ok(id) = AccountId::new(k as i64 + 1) else { continue };
+        let Ok(id) = AccountId::new(k as i64 + 1) else {
+            continue;
+        };
         let h = simulate_account(cfg, id);
         account_rows(&h, &mut rows);
     }
@@ -329,10 +475,19 @@ pub fn generate_chunk(cfg: &HistoryConfig, first: u64, n: u64) -> ChunkRows {
 }
 
 /// Generates the whole history into `dir`, calling `progress(accounts_done)` as chunks land.
-pub fn generate(cfg: &HistoryConfig, dir: &Path, overwrite: bool, progress: &(dyn Fn(u64) + Sync)) -> Result<RowCounts, DataError> {
+pub fn generate(
+    cfg: &HistoryConfig,
+    dir: &Path,
+    overwrite: bool,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<RowCounts, DataError> {
     let mut writer = DatasetWriter::create(dir, true, overwrite)?;
     let chunks = cfg.accounts.div_ceil(CHUNK_ACCOUNTS);
-    let threads = if cfg.threads == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { cfg.threads };
+    let threads = if cfg.threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        cfg.threads
+    };
     let next = AtomicU64::new(0);
     let (tx, rx) = mpsc::sync_channel::<(u64, ChunkRows)>(threads * 2);
     let result = std::thread::scope(|s| -> Result<(), DataError> {

@@ -23,6 +23,7 @@ pub mod policy;
 pub mod population;
 pub mod portfolio;
 pub mod rng;
+pub mod stats;
 pub mod truth;
 
 pub use customer::{AccountView, Action, Customer, Event};

@@ -23,7 +23,14 @@ pub struct Step {
 }
 
 const fn step(day: i32, channel: Channel, window: SendWindow, tone: Tone) -> Step {
-    Step { day, action: ContactAction { channel, window, tone } }
+    Step {
+        day,
+        action: ContactAction {
+            channel,
+            window,
+            tone,
+        },
+    }
 }
 
 use Channel as C;
@@ -91,7 +98,10 @@ pub struct LoggingPolicy {
 
 impl Default for LoggingPolicy {
     fn default() -> Self {
-        LoggingPolicy { exploration: 0.2, rules: ContactRules::default() }
+        LoggingPolicy {
+            exploration: 0.2,
+            rules: ContactRules::default(),
+        }
     }
 }
 
@@ -99,7 +109,9 @@ impl LoggingPolicy {
     /// The scenario of a customer type.
     pub fn scenario(customer_type: CustomerType) -> &'static [Step] {
         match customer_type {
-            CustomerType::SmallBusiness | CustomerType::Enterprise | CustomerType::Government => BUSINESS,
+            CustomerType::SmallBusiness | CustomerType::Enterprise | CustomerType::Government => {
+                BUSINESS
+            }
             CustomerType::Vip => VIP,
             _ => CONSUMER,
         }
@@ -130,7 +142,10 @@ impl LoggingPolicy {
             .iter()
             .map(|w| {
                 let m = w.start_hour() * 60 + rng.below(u64::from(w.minutes())) as u32;
-                c.profile.zone.at(date, NaiveTime::from_hms_opt(m / 60, m % 60, 0).unwrap_or(NaiveTime::MIN))
+                c.profile.zone.at(
+                    date,
+                    NaiveTime::from_hms_opt(m / 60, m % 60, 0).unwrap_or(NaiveTime::MIN),
+                )
             })
             .collect();
         let mut allowed: Vec<(ContactAction, DateTime<Utc>)> = Vec::new();
@@ -139,7 +154,14 @@ impl LoggingPolicy {
                 let at = instants[wi];
                 for &tone in Tone::ALL {
                     if self.rules.check(&facts, channel, tone, at).is_ok() {
-                        allowed.push((ContactAction { channel, window, tone }, at));
+                        allowed.push((
+                            ContactAction {
+                                channel,
+                                window,
+                                tone,
+                            },
+                            at,
+                        ));
                     }
                 }
             }
@@ -154,13 +176,22 @@ impl LoggingPolicy {
         }
         let default_pos = allowed.iter().position(|(a, _)| *a == default);
         let explore = default_pos.is_none() || rng.chance(self.exploration);
-        let pos = if explore { rng.below(allowed.len() as u64) as usize } else { default_pos.unwrap_or(0) };
+        let pos = if explore {
+            rng.below(allowed.len() as u64) as usize
+        } else {
+            default_pos.unwrap_or(0)
+        };
         let (action, at) = allowed[pos];
         let propensity = match default_pos {
             None => 1.0 / n,
             Some(d) if d == pos => (1.0 - self.exploration) + self.exploration / n,
             Some(_) => self.exploration / n,
         };
-        Some(Decision { action, at, propensity, explored: explore })
+        Some(Decision {
+            action,
+            at,
+            propensity,
+            explored: explore,
+        })
     }
 }

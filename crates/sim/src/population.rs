@@ -5,8 +5,8 @@
 use crate::rng::Rng;
 use chrono::{Days, NaiveDate};
 use forbear_core::{
-    AccountId, AgeBand, Channel, Currency, CustomerType, Product, ServiceLevel, SubscriptionType, TimeZone,
-    rules::ChannelSet,
+    AccountId, AgeBand, Channel, Currency, CustomerType, Product, ServiceLevel, SubscriptionType,
+    TimeZone, rules::ChannelSet,
 };
 
 /// A market: time zone, currency, language and price level.
@@ -24,12 +24,60 @@ pub struct Market {
 
 /// The markets simulated and their share of accounts.
 pub const MARKETS: [(Market, f64); 6] = [
-    (Market { zone: "Europe/Madrid", currency: Currency::EUR, language: "es", base_fee_minor: 3_500 }, 0.25),
-    (Market { zone: "Europe/London", currency: Currency::GBP, language: "en", base_fee_minor: 3_000 }, 0.15),
-    (Market { zone: "America/Mexico_City", currency: Currency::MXN, language: "es", base_fee_minor: 55_000 }, 0.20),
-    (Market { zone: "America/New_York", currency: Currency::USD, language: "en", base_fee_minor: 6_000 }, 0.20),
-    (Market { zone: "America/Los_Angeles", currency: Currency::USD, language: "en", base_fee_minor: 6_500 }, 0.10),
-    (Market { zone: "Asia/Manila", currency: Currency::parse_const(*b"PHP"), language: "en", base_fee_minor: 150_000 }, 0.10),
+    (
+        Market {
+            zone: "Europe/Madrid",
+            currency: Currency::EUR,
+            language: "es",
+            base_fee_minor: 3_500,
+        },
+        0.25,
+    ),
+    (
+        Market {
+            zone: "Europe/London",
+            currency: Currency::GBP,
+            language: "en",
+            base_fee_minor: 3_000,
+        },
+        0.15,
+    ),
+    (
+        Market {
+            zone: "America/Mexico_City",
+            currency: Currency::MXN,
+            language: "es",
+            base_fee_minor: 55_000,
+        },
+        0.20,
+    ),
+    (
+        Market {
+            zone: "America/New_York",
+            currency: Currency::USD,
+            language: "en",
+            base_fee_minor: 6_000,
+        },
+        0.20,
+    ),
+    (
+        Market {
+            zone: "America/Los_Angeles",
+            currency: Currency::USD,
+            language: "en",
+            base_fee_minor: 6_500,
+        },
+        0.10,
+    ),
+    (
+        Market {
+            zone: "Asia/Manila",
+            currency: Currency::parse_const(*b"PHP"),
+            language: "en",
+            base_fee_minor: 150_000,
+        },
+        0.10,
+    ),
 ];
 
 /// Shares of customer types among accounts (configurable with `--mix`).
@@ -44,7 +92,10 @@ pub struct SegmentMix {
 impl Default for SegmentMix {
     fn default() -> Self {
         // consumer, small_business, enterprise, vip, student, military, government
-        SegmentMix { weights: [0.70, 0.10, 0.02, 0.04, 0.08, 0.03, 0.03], prepaid_share: 0.15 }
+        SegmentMix {
+            weights: [0.70, 0.10, 0.02, 0.04, 0.08, 0.03, 0.03],
+            prepaid_share: 0.15,
+        }
     }
 }
 
@@ -52,20 +103,33 @@ impl SegmentMix {
     /// Parses `consumer=0.7,small_business=0.1,…` (unnamed types get weight 0) and
     /// `prepaid=0.15`.
     pub fn parse(spec: &str) -> Result<Self, String> {
-        let mut mix = SegmentMix { weights: [0.0; 7], prepaid_share: SegmentMix::default().prepaid_share };
+        let mut mix = SegmentMix {
+            weights: [0.0; 7],
+            prepaid_share: SegmentMix::default().prepaid_share,
+        };
         for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (name, value) = part.split_once('=').ok_or_else(|| format!("segment mix: {part:?} is not name=weight"))?;
-            let w: f64 = value.trim().parse().map_err(|_| format!("segment mix: weight {value:?} of {name} is not a number"))?;
+            let (name, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("segment mix: {part:?} is not name=weight"))?;
+            let w: f64 = value
+                .trim()
+                .parse()
+                .map_err(|_| format!("segment mix: weight {value:?} of {name} is not a number"))?;
             if !(w.is_finite() && w >= 0.0) {
-                return Err(format!("segment mix: weight of {name} must be ≥ 0, got {w}"));
+                return Err(format!(
+                    "segment mix: weight of {name} must be ≥ 0, got {w}"
+                ));
             }
             if name.trim() == "prepaid" {
                 if w > 1.0 {
-                    return Err(format!("segment mix: prepaid share must be in [0, 1], got {w}"));
+                    return Err(format!(
+                        "segment mix: prepaid share must be in [0, 1], got {w}"
+                    ));
                 }
                 mix.prepaid_share = w;
             } else {
-                let t = CustomerType::parse(name.trim()).map_err(|e| format!("segment mix: {e}"))?;
+                let t =
+                    CustomerType::parse(name.trim()).map_err(|e| format!("segment mix: {e}"))?;
                 mix.weights[t.index()] = w;
             }
         }
@@ -211,10 +275,19 @@ fn age_index(age: Option<AgeBand>) -> f64 {
 }
 
 /// Draws an account's profile and traits.
-pub fn draw_account(id: AccountId, mix: &SegmentMix, start: NaiveDate, rng: &mut Rng) -> (Profile, Traits) {
+pub fn draw_account(
+    id: AccountId,
+    mix: &SegmentMix,
+    start: NaiveDate,
+    rng: &mut Rng,
+) -> (Profile, Traits) {
     let customer_type = CustomerType::ALL[rng.weighted(&mix.weights)];
     let prepaid = !customer_type.is_organisation() && rng.chance(mix.prepaid_share);
-    let subscription = if prepaid { SubscriptionType::Prepaid } else { SubscriptionType::Postpaid };
+    let subscription = if prepaid {
+        SubscriptionType::Prepaid
+    } else {
+        SubscriptionType::Postpaid
+    };
     let market = MARKETS[rng.weighted(&MARKETS.map(|m| m.1))].0;
     let zone = TimeZone::parse(market.zone).unwrap_or_else(|_| unreachable_zone(market.zone));
     let age = if customer_type.is_organisation() {
@@ -243,10 +316,15 @@ pub fn draw_account(id: AccountId, mix: &SegmentMix, start: NaiveDate, rng: &mut
     };
     let level_mult = [0.7, 1.0, 1.6][service_level.index()];
     let product_mult = [1.0, 1.1, 0.8, 1.9][product.index()];
-    let fee_minor = ((market.base_fee_minor as f64) * level_mult * product_mult * rng.lognormal(0.0, 0.2)).round() as i64;
+    let fee_minor =
+        ((market.base_fee_minor as f64) * level_mult * product_mult * rng.lognormal(0.0, 0.2))
+            .round() as i64;
 
     // Consent: digital channels more often for the young; letters almost always.
-    let mut consent = ChannelSet::EMPTY.with(Channel::Letter).with(Channel::Ivr).with(Channel::AgentCall);
+    let mut consent = ChannelSet::EMPTY
+        .with(Channel::Letter)
+        .with(Channel::Ivr)
+        .with(Channel::AgentCall);
     let young = 1.0 - ai / 5.0;
     for (c, p) in [
         (Channel::Sms, 0.85 + 0.1 * young),
@@ -261,14 +339,20 @@ pub fn draw_account(id: AccountId, mix: &SegmentMix, start: NaiveDate, rng: &mut
     if rng.chance(0.08) {
         consent = consent.without(Channel::AgentCall);
     }
-    let autopay = !prepaid && rng.chance(if customer_type.is_organisation() { 0.25 } else { 0.35 });
+    let autopay = !prepaid
+        && rng.chance(if customer_type.is_organisation() {
+            0.25
+        } else {
+            0.35
+        });
     let tenure_days = rng.between(-150, 6 * 365);
     let opened_on = start
         .checked_sub_days(Days::new(tenure_days.max(0) as u64))
         .unwrap_or(start)
         .checked_add_days(Days::new((-tenure_days).max(0) as u64))
         .unwrap_or(start);
-    let credit_limit_minor = (!prepaid).then(|| fee_minor * i64::from(services) * rng.between(3, 8));
+    let credit_limit_minor =
+        (!prepaid).then(|| fee_minor * i64::from(services) * rng.between(3, 8));
     let profile = Profile {
         id,
         parent: None,
@@ -335,13 +419,13 @@ fn draw_traits(p: &Profile, rng: &mut Rng) -> Traits {
     let young = 1.0 - ai / 5.0;
     let noise = |rng: &mut Rng, m: f64| rng.share(m.clamp(0.01, 0.99), 0.5);
     let responsiveness = [
-        noise(rng, 0.25 + 0.15 * young),          // sms
-        noise(rng, 0.12 + 0.14 * young),          // email
-        noise(rng, 0.10 + 0.25 * young),          // push
-        noise(rng, 0.20 + 0.30 * young),          // messaging
-        noise(rng, 0.22 - 0.12 * young),          // ivr
-        noise(rng, 0.38 - 0.22 * young),          // agent call
-        noise(rng, 0.18 - 0.10 * young),          // letter
+        noise(rng, 0.25 + 0.15 * young), // sms
+        noise(rng, 0.12 + 0.14 * young), // email
+        noise(rng, 0.10 + 0.25 * young), // push
+        noise(rng, 0.20 + 0.30 * young), // messaging
+        noise(rng, 0.22 - 0.12 * young), // ivr
+        noise(rng, 0.45 - 0.2 * young),  // agent call
+        noise(rng, 0.18 - 0.10 * young), // letter
     ];
     let reachable = if p.customer_type.is_organisation() {
         (9, 17)
@@ -360,7 +444,14 @@ fn draw_traits(p: &Profile, rng: &mut Rng) -> Traits {
         R::WontPay => [0.5, 0.6, 0.8, 1.6],
     };
     let tone_effect = base_tone.map(|t| t * rng.lognormal(0.0, 0.12));
-    let complaint_propensity = rng.share(if reason == R::WontPay || reason == R::Dispute { 0.006 } else { 0.002 }, 0.6);
+    let complaint_propensity = rng.share(
+        if reason == R::WontPay || reason == R::Dispute {
+            0.004
+        } else {
+            0.0012
+        },
+        0.6,
+    );
     let churn_propensity = rng.share(0.012, 0.5);
     let shock_rate = match reason {
         R::Hardship => 0.05,
@@ -398,7 +489,11 @@ mod tests {
         let m = SegmentMix::parse("consumer=1, vip=0.5, prepaid=0").unwrap();
         assert_eq!(m.weights[CustomerType::Vip.index()], 0.5);
         assert_eq!(m.prepaid_share, 0.0);
-        assert!(SegmentMix::parse("alien=1").unwrap_err().contains("unknown customer type"));
+        assert!(
+            SegmentMix::parse("alien=1")
+                .unwrap_err()
+                .contains("unknown customer type")
+        );
         assert!(SegmentMix::parse("consumer=-1").is_err());
         assert!(SegmentMix::parse("consumer=0").is_err());
     }

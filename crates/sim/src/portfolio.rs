@@ -28,7 +28,11 @@ pub enum StepError {
     UnknownAccount(AccountId),
     /// A contact's send instant is not on the day being simulated (local date).
     #[error("contact for account {account} at {at} is not on {today}")]
-    NotToday { account: AccountId, at: DateTime<Utc>, today: NaiveDate },
+    NotToday {
+        account: AccountId,
+        at: DateTime<Utc>,
+        today: NaiveDate,
+    },
 }
 
 impl Portfolio {
@@ -43,7 +47,10 @@ impl Portfolio {
                 Customer::new(profile, traits, Rng::new(seed ^ 0x11fe, id.get() as u64))
             })
             .collect();
-        Portfolio { customers, today: start }
+        Portfolio {
+            customers,
+            today: start,
+        }
     }
 
     /// The day the next [`Portfolio::step`] simulates.
@@ -67,20 +74,32 @@ impl Portfolio {
     }
 
     /// The truth of an action (or of none) for an account today.
-    pub fn truth(&self, id: AccountId, action: Option<(ContactAction, DateTime<Utc>)>) -> Option<ActionTruth> {
-        self.index(id).map(|k| self.customers[k].truth(self.today, action))
+    pub fn truth(
+        &self,
+        id: AccountId,
+        action: Option<(ContactAction, DateTime<Utc>)>,
+    ) -> Option<ActionTruth> {
+        self.index(id)
+            .map(|k| self.customers[k].truth(self.today, action))
     }
 
     /// Lives one day with the given actions and moves to the next; returns what happened.
     /// Actions are checked before anything changes: on error the day is not simulated.
-    pub fn step(&mut self, actions: &[(AccountId, Action)]) -> Result<Vec<(AccountId, Event)>, StepError> {
+    pub fn step(
+        &mut self,
+        actions: &[(AccountId, Action)],
+    ) -> Result<Vec<(AccountId, Event)>, StepError> {
         let mut by_account: HashMap<usize, Vec<Action>> = HashMap::new();
         for (id, a) in actions {
             let k = self.index(*id).ok_or(StepError::UnknownAccount(*id))?;
             if let Action::Contact { at, .. } = a
                 && self.customers[k].profile.zone.local(*at).date() != self.today
             {
-                return Err(StepError::NotToday { account: *id, at: *at, today: self.today });
+                return Err(StepError::NotToday {
+                    account: *id,
+                    at: *at,
+                    today: self.today,
+                });
             }
             by_account.entry(k).or_default().push(a.clone());
         }
@@ -91,7 +110,10 @@ impl Portfolio {
             c.advance_day(self.today, by_account.get(&k).unwrap_or(&none), &mut out);
             events.extend(out.drain(..).map(|e| (c.profile.id, e)));
         }
-        self.today = self.today.checked_add_days(Days::new(1)).unwrap_or(self.today);
+        self.today = self
+            .today
+            .checked_add_days(Days::new(1))
+            .unwrap_or(self.today);
         Ok(events)
     }
 }

@@ -22,7 +22,12 @@ impl Rng {
     /// The stream `stream` of run `seed` (streams of one seed are independent).
     pub fn new(seed: u64, stream: u64) -> Self {
         let mut s = seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03);
-        Rng([splitmix(&mut s), splitmix(&mut s), splitmix(&mut s), splitmix(&mut s)])
+        Rng([
+            splitmix(&mut s),
+            splitmix(&mut s),
+            splitmix(&mut s),
+            splitmix(&mut s),
+        ])
     }
 
     /// The next 64 random bits.
@@ -105,9 +110,24 @@ mod tests {
 
     #[test]
     fn streams_are_reproducible_and_distinct() {
-        let a: Vec<u64> = (0..4).map({ let mut r = Rng::new(7, 1); move |_| r.next_u64() }).collect();
-        let b: Vec<u64> = (0..4).map({ let mut r = Rng::new(7, 1); move |_| r.next_u64() }).collect();
-        let c: Vec<u64> = (0..4).map({ let mut r = Rng::new(7, 2); move |_| r.next_u64() }).collect();
+        let a: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::new(7, 1);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::new(7, 1);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let c: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::new(7, 2);
+                move |_| r.next_u64()
+            })
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

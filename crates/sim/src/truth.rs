@@ -27,7 +27,11 @@ pub struct ActionTruth {
 
 impl Customer {
     /// The truth of `action` (or of no contact, with `None`) taken on `date`.
-    pub fn truth(&self, date: NaiveDate, action: Option<(ContactAction, DateTime<Utc>)>) -> ActionTruth {
+    pub fn truth(
+        &self,
+        date: NaiveDate,
+        action: Option<(ContactAction, DateTime<Utc>)>,
+    ) -> ActionTruth {
         let view = self.view(date);
         let in_hardship = self.in_hardship(date);
         let state = self.hazard_state(date);
@@ -35,14 +39,23 @@ impl Customer {
             let mut boost = self.boost() + extra;
             let mut survive = 1.0;
             for d in 0..7u64 {
-                let Some(day) = date.checked_add_days(Days::new(d)) else { break };
-                let s = law::HazardState { bill_today: d > 0 && state.bill_today, ..state };
+                let Some(day) = date.checked_add_days(Days::new(d)) else {
+                    break;
+                };
+                let s = law::HazardState {
+                    bill_today: d > 0 && state.bill_today,
+                    ..state
+                };
                 survive *= 1.0 - law::hazard(law::base_hazard(&self.traits, s, day), boost);
                 boost *= law::BOOST_DECAY;
             }
             survive
         };
-        let share = if in_hardship { law::pay_share(&self.traits, true) } else { 0.85 + 0.15 * 0.6 };
+        let share = if in_hardship {
+            law::pay_share(&self.traits, true)
+        } else {
+            0.85 + 0.15 * 0.6
+        };
         let owed = view.overdue.max(0) as f64;
         let (p_respond, p_pay, p_promise, p_complaint) = match action {
             None => (0.0, 1.0 - p_no_pay(0.0), 0.0, 0.0),
@@ -51,9 +64,18 @@ impl Customer {
                 let pr = law::p_respond(&self.traits, a.channel, local);
                 let boost = law::contact_boost(&self.traits, in_hardship, a.channel, a.tone);
                 let p_pay = pr * (1.0 - p_no_pay(boost)) + (1.0 - pr) * (1.0 - p_no_pay(0.0));
-                let last7 = self.recent_contacts().iter().filter(|c| (at - c.at).num_days() < 7).count();
-                let pc = law::p_delivered(a.channel) * law::p_complaint(&self.traits, in_hardship, a.channel, a.tone, local, last7);
-                let pp = if view.overdue > 0 { pr * law::p_promise(&self.traits, in_hardship, a.channel, a.tone) } else { 0.0 };
+                let last7 = self
+                    .recent_contacts()
+                    .iter()
+                    .filter(|c| (at - c.at).num_days() < 7)
+                    .count();
+                let pc = law::p_delivered(a.channel)
+                    * law::p_complaint(&self.traits, in_hardship, a.channel, a.tone, local, last7);
+                let pp = if view.overdue > 0 {
+                    pr * law::p_promise(&self.traits, in_hardship, a.channel, a.tone)
+                } else {
+                    0.0
+                };
                 (pr, p_pay, pp, pc)
             }
         };

@@ -3,8 +3,8 @@
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int32Type, Int64Type};
 use arrow_array::{
-    Array, ArrayRef, Date32Array, Float64Array, Int32Array, Int64Array,
-    LargeStringArray, RecordBatch, StringArray, StringViewArray,
+    Array, ArrayRef, Date32Array, Float64Array, Int32Array, Int64Array, LargeStringArray,
+    RecordBatch, StringArray, StringViewArray,
 };
 use arrow_schema::{DataType, TimeUnit};
 
@@ -52,7 +52,11 @@ impl<'a> Strs<'a> {
             DataType::Utf8View => Strs::View(a.as_string_view()),
             DataType::Dictionary(_, _) => {
                 let d = a.as_any_dictionary();
-                Strs::Dict(Box::new(Self::from_array(d.values().as_ref())), d.normalized_keys(), a)
+                Strs::Dict(
+                    Box::new(Self::from_array(d.values().as_ref())),
+                    d.normalized_keys(),
+                    a,
+                )
             }
             other => panic!("string column checked, found {other}"),
         }
@@ -85,24 +89,42 @@ impl<'a> Micros<'a> {
     pub(crate) fn of(batch: &'a RecordBatch, name: &str) -> Micros<'a> {
         let a = column(batch, name).as_ref();
         let (raw, scale_num, scale_den): (Vec<i64>, i64, i64) = match a.data_type() {
-            DataType::Timestamp(TimeUnit::Second, _) => {
-                (a.as_primitive::<arrow_array::types::TimestampSecondType>().values().to_vec(), 1_000_000, 1)
-            }
-            DataType::Timestamp(TimeUnit::Millisecond, _) => {
-                (a.as_primitive::<arrow_array::types::TimestampMillisecondType>().values().to_vec(), 1000, 1)
-            }
-            DataType::Timestamp(TimeUnit::Microsecond, _) => {
-                (a.as_primitive::<arrow_array::types::TimestampMicrosecondType>().values().to_vec(), 1, 1)
-            }
-            DataType::Timestamp(TimeUnit::Nanosecond, _) => {
-                (a.as_primitive::<arrow_array::types::TimestampNanosecondType>().values().to_vec(), 1, 1000)
-            }
+            DataType::Timestamp(TimeUnit::Second, _) => (
+                a.as_primitive::<arrow_array::types::TimestampSecondType>()
+                    .values()
+                    .to_vec(),
+                1_000_000,
+                1,
+            ),
+            DataType::Timestamp(TimeUnit::Millisecond, _) => (
+                a.as_primitive::<arrow_array::types::TimestampMillisecondType>()
+                    .values()
+                    .to_vec(),
+                1000,
+                1,
+            ),
+            DataType::Timestamp(TimeUnit::Microsecond, _) => (
+                a.as_primitive::<arrow_array::types::TimestampMicrosecondType>()
+                    .values()
+                    .to_vec(),
+                1,
+                1,
+            ),
+            DataType::Timestamp(TimeUnit::Nanosecond, _) => (
+                a.as_primitive::<arrow_array::types::TimestampNanosecondType>()
+                    .values()
+                    .to_vec(),
+                1,
+                1000,
+            ),
             other => panic!("timestamp column checked, found {other}"),
         };
         let raw = if scale_num == 1 && scale_den == 1 {
             raw
         } else {
-            raw.into_iter().map(|v| v.saturating_mul(scale_num) / scale_den).collect()
+            raw.into_iter()
+                .map(|v| v.saturating_mul(scale_num) / scale_den)
+                .collect()
         };
         Micros { values: a, raw }
     }

@@ -14,7 +14,11 @@ impl IdIndex {
     /// Position in arrival order of `id`, if present.
     pub(crate) fn position(&self, id: i64) -> Option<usize> {
         let k = self.ids.binary_search(&id).ok()?;
-        Some(if self.order.is_empty() { k } else { self.order[k] as usize })
+        Some(if self.order.is_empty() {
+            k
+        } else {
+            self.order[k] as usize
+        })
     }
 
     pub(crate) fn contains(&self, id: i64) -> bool {
@@ -34,7 +38,12 @@ pub(crate) struct IdCollector {
 
 impl IdCollector {
     pub(crate) fn new(column: &'static str) -> Self {
-        IdCollector { column, ids: Vec::new(), files: Vec::new(), sorted: true }
+        IdCollector {
+            column,
+            ids: Vec::new(),
+            files: Vec::new(),
+            sorted: true,
+        }
     }
 
     /// Records the id of the next row of `file` (rows arrive in order).
@@ -57,7 +66,10 @@ impl IdCollector {
     /// Reports duplicates and builds the lookup index.
     pub(crate) fn finish(self, report: &mut ValidationReport) -> IdIndex {
         if self.sorted {
-            return IdIndex { ids: self.ids, order: Vec::new() };
+            return IdIndex {
+                ids: self.ids,
+                order: Vec::new(),
+            };
         }
         let mut order: Vec<u32> = (0..self.ids.len() as u32).collect();
         order.sort_by_key(|&k| (self.ids[k as usize], k));
@@ -75,7 +87,12 @@ impl IdCollector {
                 } else {
                     format!("{first_file} row {first_row}")
                 };
-                report.add(file, Some(self.column), Some(row), format!("duplicate id {id} (first at {also})"));
+                report.add(
+                    file,
+                    Some(self.column),
+                    Some(row),
+                    format!("duplicate id {id} (first at {also})"),
+                );
                 continue;
             }
             ids.push(id);
@@ -97,7 +114,11 @@ pub(crate) struct AccountCollector {
 
 impl Default for AccountCollector {
     fn default() -> Self {
-        AccountCollector { ids: IdCollector::new("account_id"), zones: Vec::new(), parents: Vec::new() }
+        AccountCollector {
+            ids: IdCollector::new("account_id"),
+            zones: Vec::new(),
+            parents: Vec::new(),
+        }
     }
 }
 
@@ -106,10 +127,18 @@ impl AccountCollector {
         let ids = self.ids.finish(report);
         for (file, row, parent) in &self.parents {
             if !ids.contains(*parent) {
-                report.add(file, Some("parent_account_id"), Some(*row), format!("parent account {parent} is not in accounts"));
+                report.add(
+                    file,
+                    Some("parent_account_id"),
+                    Some(*row),
+                    format!("parent account {parent} is not in accounts"),
+                );
             }
         }
-        AccountIndex { ids, zones: self.zones }
+        AccountIndex {
+            ids,
+            zones: self.zones,
+        }
     }
 }
 
@@ -127,7 +156,9 @@ impl AccountIndex {
 
     /// The account's time zone, if the account exists and its zone is valid.
     pub(crate) fn zone(&self, id: i64) -> Option<chrono_tz::Tz> {
-        self.ids.position(id).and_then(|p| self.zones.get(p).copied().flatten())
+        self.ids
+            .position(id)
+            .and_then(|p| self.zones.get(p).copied().flatten())
     }
 }
 

@@ -75,7 +75,13 @@ impl ValidationReport {
         self.total
     }
 
-    pub(crate) fn add(&mut self, file: &str, column: Option<&str>, row: Option<u64>, message: String) {
+    pub(crate) fn add(
+        &mut self,
+        file: &str,
+        column: Option<&str>,
+        row: Option<u64>,
+        message: String,
+    ) {
         self.total += 1;
         let key = match column {
             Some(c) => format!("{file}: column {c}"),
@@ -123,7 +129,12 @@ impl Rows<'_> {
 }
 
 /// Checks a file's schema; returns whether rows can be read as the contract says.
-fn check_schema(report: &mut ValidationReport, file: &str, spec: &TableSpec, path: &Path) -> Result<bool, DataError> {
+fn check_schema(
+    report: &mut ValidationReport,
+    file: &str,
+    spec: &TableSpec,
+    path: &Path,
+) -> Result<bool, DataError> {
     let reader = open_batches(path)?;
     let schema = arrow_array::RecordBatchReader::schema(&reader);
     let mut ok = true;
@@ -131,7 +142,12 @@ fn check_schema(report: &mut ValidationReport, file: &str, spec: &TableSpec, pat
         match schema.field_with_name(col.name) {
             Err(_) => {
                 ok = false;
-                report.add(file, Some(col.name), None, format!("missing column (expected {})", col.type_name()));
+                report.add(
+                    file,
+                    Some(col.name),
+                    None,
+                    format!("missing column (expected {})", col.type_name()),
+                );
             }
             Ok(field) if !col.accepts(field.data_type()) => {
                 ok = false;
@@ -139,7 +155,11 @@ fn check_schema(report: &mut ValidationReport, file: &str, spec: &TableSpec, pat
                     file,
                     Some(col.name),
                     None,
-                    format!("wrong type {} (expected {})", type_name(field.data_type()), col.type_name()),
+                    format!(
+                        "wrong type {} (expected {})",
+                        type_name(field.data_type()),
+                        col.type_name()
+                    ),
                 );
             }
             Ok(_) => {}
@@ -160,7 +180,16 @@ fn scan<R: TableRow>(
     let files = table_files(dir, spec.name)?;
     if files.is_empty() {
         if required {
-            report.add(&spec.file_name(), None, None, format!("missing table {} (expected {})", spec.name, spec.file_name()));
+            report.add(
+                &spec.file_name(),
+                None,
+                None,
+                format!(
+                    "missing table {} (expected {})",
+                    spec.name,
+                    spec.file_name()
+                ),
+            );
         }
         return Ok(false);
     }
@@ -172,16 +201,31 @@ fn scan<R: TableRow>(
         }
         let mut next_row = 1u64;
         for batch in open_batches(&path)? {
-            let batch = batch.map_err(|e| DataError::Parquet { path: path.clone(), source: e.into() })?;
+            let batch = batch.map_err(|e| DataError::Parquet {
+                path: path.clone(),
+                source: e.into(),
+            })?;
             for col in spec.columns.iter().filter(|c| !c.nullable) {
                 let a = columns::column(&batch, col.name);
                 if a.null_count() > 0 {
                     for i in (0..a.len()).filter(|&i| a.is_null(i)) {
-                        report.add(&file, Some(col.name), Some(next_row + i as u64), "null in a column that is not nullable".into());
+                        report.add(
+                            &file,
+                            Some(col.name),
+                            Some(next_row + i as u64),
+                            "null in a column that is not nullable".into(),
+                        );
                     }
                 }
             }
-            check(report, &Rows { file: &file, batch: &batch, first_row: next_row });
+            check(
+                report,
+                &Rows {
+                    file: &file,
+                    batch: &batch,
+                    first_row: next_row,
+                },
+            );
             next_row += batch.num_rows() as u64;
         }
         rows += next_row - 1;
@@ -201,19 +245,42 @@ pub fn validate_dataset(dir: &Path) -> Result<ValidationReport, DataError> {
     }
     let mut report = ValidationReport::default();
     let mut accounts = keys::AccountCollector::default();
-    scan::<Account>(dir, true, &mut report, |r, rows| rules::accounts(r, rows, &mut accounts))?;
+    scan::<Account>(dir, true, &mut report, |r, rows| {
+        rules::accounts(r, rows, &mut accounts)
+    })?;
     let accounts = accounts.finish(&mut report);
     let mut invoices = keys::IdCollector::new("invoice_id");
-    scan::<Invoice>(dir, true, &mut report, |r, rows| rules::invoices(r, rows, &accounts, &mut invoices))?;
-    let keys = Keys { invoices: invoices.finish(&mut report), accounts };
-    for (column, table) in [("payment_id", 0), ("contact_id", 1), ("dispute_id", 2), ("promise_id", 3), ("account_id", 4)] {
+    scan::<Invoice>(dir, true, &mut report, |r, rows| {
+        rules::invoices(r, rows, &accounts, &mut invoices)
+    })?;
+    let keys = Keys {
+        invoices: invoices.finish(&mut report),
+        accounts,
+    };
+    for (column, table) in [
+        ("payment_id", 0),
+        ("contact_id", 1),
+        ("dispute_id", 2),
+        ("promise_id", 3),
+        ("account_id", 4),
+    ] {
         let mut ids = keys::IdCollector::new(column);
         match table {
-            0 => scan::<Payment>(dir, true, &mut report, |r, rows| rules::payments(r, rows, &keys, &mut ids))?,
-            1 => scan::<Contact>(dir, true, &mut report, |r, rows| rules::contacts(r, rows, &keys, &mut ids))?,
-            2 => scan::<Dispute>(dir, true, &mut report, |r, rows| rules::disputes(r, rows, &keys, &mut ids))?,
-            3 => scan::<Promise>(dir, true, &mut report, |r, rows| rules::promises(r, rows, &keys, &mut ids))?,
-            _ => scan::<Truth>(dir, false, &mut report, |r, rows| rules::truth(r, rows, &keys, &mut ids))?,
+            0 => scan::<Payment>(dir, true, &mut report, |r, rows| {
+                rules::payments(r, rows, &keys, &mut ids)
+            })?,
+            1 => scan::<Contact>(dir, true, &mut report, |r, rows| {
+                rules::contacts(r, rows, &keys, &mut ids)
+            })?,
+            2 => scan::<Dispute>(dir, true, &mut report, |r, rows| {
+                rules::disputes(r, rows, &keys, &mut ids)
+            })?,
+            3 => scan::<Promise>(dir, true, &mut report, |r, rows| {
+                rules::promises(r, rows, &keys, &mut ids)
+            })?,
+            _ => scan::<Truth>(dir, false, &mut report, |r, rows| {
+                rules::truth(r, rows, &keys, &mut ids)
+            })?,
         };
         ids.finish(&mut report);
     }
