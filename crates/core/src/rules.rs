@@ -14,6 +14,9 @@
 //! - no dunning while a dispute on the debt is open or a statutory hold runs; under a hardship
 //!   flag only the empathetic tone is used;
 //! - at most a few contacts a day ([`ContactRules::max_contacts_per_day`]).
+//!
+//! Frequency limits hold for every window, before and after the contact: one placed between
+//! contacts already scheduled is refused if any 7-day (or 24-hour) window would exceed its limit.
 
 use crate::{Channel, TimeZone, Tone};
 use chrono::{DateTime, Duration, NaiveTime, Timelike, Utc};
@@ -123,13 +126,13 @@ pub enum Violation {
     #[error("customer opted out of {0}")]
     OptedOut(Channel),
     /// Too many call attempts in the last seven days.
-    #[error("{attempts} call attempts in the last 7 days already (limit {limit})")]
+    #[error("{attempts} call attempts already within 7 days of this one (limit {limit})")]
     CallAttempts { attempts: u32, limit: u32 },
     /// A conversation about the debt took place too recently.
     #[error("a conversation about the debt took place on {at}, less than {days} days ago")]
     CallAfterConversation { at: DateTime<Utc>, days: u32 },
     /// Too many contacts today.
-    #[error("{count} contacts in the last 24 hours already (limit {limit})")]
+    #[error("{count} contacts already within 24 hours of this one (limit {limit})")]
     DailyLimit { count: u32, limit: u32 },
     /// A dispute on the debt is open.
     #[error("a dispute on the debt is open")]
@@ -140,6 +143,33 @@ pub enum Violation {
     /// Hardship flag: only empathetic contact.
     #[error("hardship flag: only the empathetic tone is allowed, not {0}")]
     HardshipTone(Tone),
+}
+
+/// The most contacts of `times` that share one window of length `len` with `at` — so that a
+/// contact placed between contacts already scheduled cannot push any window over its limit,
+/// whether that window lies before or after it.
+fn busiest_window(
+    times: impl Iterator<Item = DateTime<Utc>>,
+    at: DateTime<Utc>,
+    len: Duration,
+) -> u32 {
+    let near: Vec<DateTime<Utc>> = times.filter(|t| *t > at - len && *t < at + len).collect();
+    if near.is_empty() {
+        return 0;
+    }
+    // Windows [s, s + len) containing `at` have s in (at - len, at]; the count only drops when s
+    // passes an earlier contact, so the candidates are just after at - len and each earlier contact.
+    let count = |from: DateTime<Utc>| {
+        near.iter()
+            .filter(|t| **t >= from && **t < from + len)
+            .count()
+    };
+    let mut best = near.iter().filter(|t| **t > at - len && **t <= at).count();
+    for s in near.iter().filter(|t| **t <= at) {
+        best = best.max(count(*s));
+    }
+    best = best.max(count(at));
+    u32::try_from(best).unwrap_or(u32::MAX)
 }
 
 /// The configurable contact rules. [`Default`] is the policy of `PRODUCT.md`.
@@ -232,12 +262,7 @@ impl ContactRules {
                 to,
             });
         }
-        let day_ago = at - Duration::hours(24);
-        let today = facts
-            .recent
-            .iter()
-            .filter(|p| p.at > day_ago && p.at <= at)
-            .count() as u32;
+        let today = busiest_window(facts.recent.iter().map(|p| p.at), at, Duration::hours(24));
         if today >= self.max_contacts_per_day {
             v.push(Violation::DailyLimit {
                 count: today,
@@ -245,12 +270,15 @@ impl ContactRules {
             });
         }
         if channel.is_call() {
-            let week_ago = at - Duration::days(7);
-            let calls = facts
-                .recent
-                .iter()
-                .filter(|p| p.channel.is_call() && p.at > week_ago && p.at <= at)
-                .count() as u32;
+            let calls = busiest_window(
+                facts
+                    .recent
+                    .iter()
+                    .filter(|p| p.channel.is_call())
+                    .map(|p| p.at),
+                at,
+                Duration::days(7),
+            );
             if calls >= self.max_calls_per_7_days {
                 v.push(Violation::CallAttempts {
                     attempts: calls,

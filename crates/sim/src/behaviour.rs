@@ -20,6 +20,17 @@ pub const BOOST_DECAY: f64 = 0.55;
 /// Days after a promise's due date before it counts as broken.
 pub const PROMISE_GRACE_DAYS: i64 = 3;
 
+/// Probability that a forgetful customer who reads a reminder remembers the bill.
+pub const P_REMEMBER_WHEN_REMINDED: f64 = 0.7;
+
+/// The date a promise made on `date` is due when the customer has a payday 2 to 14 days ahead
+/// (they promise their payday); otherwise a date 2 to 10 days ahead, uniformly.
+pub fn promise_payday(t: &Traits, date: NaiveDate) -> Option<NaiveDate> {
+    (2..=14u64)
+        .filter_map(|d| date.checked_add_days(chrono::Days::new(d)))
+        .find(|day| is_payday(t, *day))
+}
+
 /// Whether `date` is a payday of the customer.
 pub fn is_payday(t: &Traits, date: NaiveDate) -> bool {
     match t.schedule {

@@ -207,6 +207,7 @@ pub struct Customer {
     late_invoices: u32,
     seq: i64,
     invoice_seq: i64,
+    spells: Vec<(NaiveDate, NaiveDate)>,
     /// Hardship spells started.
     pub hardship_spells: u32,
     /// Days spent in hardship.
@@ -237,9 +238,18 @@ impl Customer {
             late_invoices: 0,
             seq: 0,
             invoice_seq: 0,
+            spells: Vec::new(),
             hardship_spells: 0,
             hardship_days: 0,
         }
+    }
+
+    /// The same customer in the same state, living on with another random stream (for Monte-Carlo
+    /// estimates of what may happen next).
+    #[must_use]
+    pub fn with_rng(mut self, rng: Rng) -> Self {
+        self.rng = rng;
+        self
     }
 
     fn next_id(&mut self) -> i64 {
@@ -250,6 +260,11 @@ impl Customer {
     /// Whether a hardship spell runs on `date`.
     pub fn in_hardship(&self, date: NaiveDate) -> bool {
         self.hardship_until.is_some_and(|u| date <= u)
+    }
+
+    /// The hardship spells lived so far, first and last day (latent: truth only).
+    pub fn hardship_periods(&self) -> &[(NaiveDate, NaiveDate)] {
+        &self.spells
     }
 
     /// Date the customer left, if they did.
@@ -328,7 +343,23 @@ impl Customer {
         self.boost
     }
 
-    fn is_billing_day(&self, date: NaiveDate) -> bool {
+    /// Whether a payment is already planned (a kept promise, a plan instalment, an on-time
+    /// payment) on or before `until`.
+    pub(crate) fn payment_planned_by(&self, until: NaiveDate) -> bool {
+        self.planned.iter().any(|p| p.on <= until)
+    }
+
+    /// Whether a promise to pay is open.
+    pub(crate) fn promise_open(&self) -> bool {
+        !self.promises.is_empty()
+    }
+
+    /// Whether the customer has forgotten the current bill.
+    pub(crate) fn forgot(&self) -> bool {
+        self.forgot
+    }
+
+    pub(crate) fn is_billing_day(&self, date: NaiveDate) -> bool {
         self.churned_on.is_none()
             && self.profile.subscription == SubscriptionType::Postpaid
             && date >= self.profile.opened_on
@@ -377,6 +408,8 @@ impl Customer {
         } else if self.rng.chance(self.traits.shock_rate / 30.0) {
             let days = self.rng.lognormal(4.0, 0.5).clamp(14.0, 300.0) as u64;
             self.hardship_until = date.checked_add_days(Days::new(days));
+            self.spells
+                .push((date, self.hardship_until.unwrap_or(date)));
             self.hardship_spells += 1;
         }
         if self.churned_on.is_none() && date >= self.profile.opened_on {
@@ -607,7 +640,7 @@ impl Customer {
                     self.boost += law::contact_boost(t, in_hardship, action.channel, action.tone);
                     if self.forgot && self.traits.reason != LatenessReason::WontPay {
                         // Reminded: the bill is no longer forgotten.
-                        self.forgot = self.rng.chance(0.3);
+                        self.forgot = !self.rng.chance(law::P_REMEMBER_WHEN_REMINDED);
                     }
                     if in_hardship
                         && !view.hardship_declared

@@ -85,6 +85,12 @@ pub struct Decision {
     pub propensity: f64,
     /// Drawn by exploration.
     pub explored: bool,
+    /// Number of actions the rules allowed at this step.
+    pub allowed: u32,
+    /// Whether the step's default action was among them.
+    pub default_allowed: bool,
+    /// Whether the action taken is the step's default (whether or not exploration drew it).
+    pub is_default: bool,
 }
 
 /// The logging policy.
@@ -192,6 +198,9 @@ impl LoggingPolicy {
             at,
             propensity,
             explored: explore,
+            allowed: allowed.len() as u32,
+            default_allowed: default_pos.is_some(),
+            is_default: default_pos == Some(pos),
         })
     }
 }

@@ -7,6 +7,7 @@
 
 use crate::behaviour as law;
 use crate::customer::Customer;
+use crate::population::LatenessReason;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use forbear_core::ContactAction;
 
@@ -25,7 +26,63 @@ pub struct ActionTruth {
     pub p_complaint: f64,
 }
 
+/// Days of the horizon the truth covers.
+pub const HORIZON_DAYS: u64 = 7;
+
 impl Customer {
+    /// Probability of no payment in the horizon from the hazard alone, with `extra` boost added
+    /// today and the bill remembered or not.
+    fn no_hazard_payment(&self, date: NaiveDate, extra: f64, forgot: bool) -> f64 {
+        let mut boost = self.boost() + extra;
+        let mut survive = 1.0;
+        for d in 0..HORIZON_DAYS {
+            let Some(day) = date.checked_add_days(Days::new(d)) else {
+                break;
+            };
+            let s = law::HazardState {
+                forgot,
+                bill_today: self.is_billing_day(day),
+                ..self.hazard_state(day)
+            };
+            survive *= 1.0 - law::hazard(law::base_hazard(&self.traits, s, day), boost);
+            boost *= law::BOOST_DECAY;
+        }
+        survive
+    }
+
+    /// Probability that a promise made today is due (and so paid, if kept) within the horizon.
+    fn promise_due_in_horizon(&self, date: NaiveDate) -> f64 {
+        let last = HORIZON_DAYS as i64 - 1;
+        match law::promise_payday(&self.traits, date) {
+            // Paid on the due date or the day before.
+            Some(day) => {
+                let d = (day - date).num_days();
+                if d <= last {
+                    1.0
+                } else if d == last + 1 {
+                    0.5
+                } else {
+                    0.0
+                }
+            }
+            // Due 2..=10 days ahead, uniformly; paid that day or the day before.
+            None => {
+                (2..=10)
+                    .map(|d| {
+                        if d <= last {
+                            1.0
+                        } else if d == last + 1 {
+                            0.5
+                        } else {
+                            0.0
+                        }
+                    })
+                    .sum::<f64>()
+                    / 9.0
+            }
+        }
+    }
+
     /// The truth of `action` (or of no contact, with `None`) taken on `date`.
     pub fn truth(
         &self,
@@ -34,36 +91,40 @@ impl Customer {
     ) -> ActionTruth {
         let view = self.view(date);
         let in_hardship = self.in_hardship(date);
-        let state = self.hazard_state(date);
-        let p_no_pay = |extra: f64| -> f64 {
-            let mut boost = self.boost() + extra;
-            let mut survive = 1.0;
-            for d in 0..7u64 {
-                let Some(day) = date.checked_add_days(Days::new(d)) else {
-                    break;
-                };
-                let s = law::HazardState {
-                    bill_today: d > 0 && state.bill_today,
-                    ..state
-                };
-                survive *= 1.0 - law::hazard(law::base_hazard(&self.traits, s, day), boost);
-                boost *= law::BOOST_DECAY;
-            }
-            survive
-        };
+        let forgot = self.forgot();
+        let horizon_end = date
+            .checked_add_days(Days::new(HORIZON_DAYS - 1))
+            .unwrap_or(date);
+        let planned = self.payment_planned_by(horizon_end);
         let share = if in_hardship {
             law::pay_share(&self.traits, true)
         } else {
             0.85 + 0.15 * 0.6
         };
         let owed = view.overdue.max(0) as f64;
-        let (p_respond, p_pay, p_promise, p_complaint) = match action {
-            None => (0.0, 1.0 - p_no_pay(0.0), 0.0, 0.0),
+        let untouched = self.no_hazard_payment(date, 0.0, forgot);
+        let (p_respond, p_no_pay, p_promise, p_complaint) = match action {
+            None => (0.0, untouched, 0.0, 0.0),
             Some((a, at)) => {
                 let local = self.profile.zone.local(at);
                 let pr = law::p_respond(&self.traits, a.channel, local);
                 let boost = law::contact_boost(&self.traits, in_hardship, a.channel, a.tone);
-                let p_pay = pr * (1.0 - p_no_pay(boost)) + (1.0 - pr) * (1.0 - p_no_pay(0.0));
+                let remember = if forgot && self.traits.reason != LatenessReason::WontPay {
+                    law::P_REMEMBER_WHEN_REMINDED
+                } else {
+                    0.0
+                };
+                let after_response = remember * self.no_hazard_payment(date, boost, false)
+                    + (1.0 - remember) * self.no_hazard_payment(date, boost, forgot);
+                let promise = if view.overdue > 0 && !self.promise_open() {
+                    law::p_promise(&self.traits, in_hardship, a.channel, a.tone)
+                } else {
+                    0.0
+                };
+                let promise_pays = promise
+                    * law::p_keep(&self.traits, in_hardship)
+                    * self.promise_due_in_horizon(date);
+                let no_pay = pr * after_response * (1.0 - promise_pays) + (1.0 - pr) * untouched;
                 let last7 = self
                     .recent_contacts()
                     .iter()
@@ -71,15 +132,16 @@ impl Customer {
                     .count();
                 let pc = law::p_delivered(a.channel)
                     * law::p_complaint(&self.traits, in_hardship, a.channel, a.tone, local, last7);
-                let pp = if view.overdue > 0 {
-                    pr * law::p_promise(&self.traits, in_hardship, a.channel, a.tone)
-                } else {
-                    0.0
-                };
-                (pr, p_pay, pp, pc)
+                (pr, no_pay, pr * promise, pc)
             }
         };
-        let p_pay = if view.overdue > 0 { p_pay } else { 0.0 };
+        let p_pay = if view.overdue <= 0 {
+            0.0
+        } else if planned {
+            1.0
+        } else {
+            1.0 - p_no_pay
+        };
         ActionTruth {
             p_respond,
             p_pay_7d: p_pay,
