@@ -2,9 +2,9 @@
 
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
-use forbear_sim::{HistoryConfig, SegmentMix};
+use forbear_sim::{Generated, HistoryConfig, SegmentMix};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -64,7 +64,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     cfg.mix = mix;
     cfg.policy.exploration = args.exploration;
     cfg.threads = args.threads;
-    tracing::info!(accounts = cfg.accounts, months = cfg.months, seed = cfg.seed, start = %cfg.start(), end = %cfg.end, out = %args.out.display(), "generating history");
+    run_generation(&cfg, &args.out, args.overwrite)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Generates with a progress bar on stderr and prints what was written and how the portfolio
+/// behaved against the realism targets.
+pub fn run_generation(cfg: &HistoryConfig, out: &Path, overwrite: bool) -> Result<Generated> {
+    tracing::info!(accounts = cfg.accounts, months = cfg.months, seed = cfg.seed, start = %cfg.start(), end = %cfg.end, out = %out.display(), "generating history");
     let bar = ProgressBar::with_draw_target(Some(cfg.accounts), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template(
@@ -73,22 +80,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = Instant::now();
-    let counts = forbear_sim::generate(&cfg, &args.out, args.overwrite, &|done| {
-        bar.set_position(done)
-    })
-    .with_context(|| format!("generating into {}", args.out.display()))?;
+    let generated = forbear_sim::generate(cfg, out, overwrite, &|done| bar.set_position(done))
+        .with_context(|| format!("generating into {}", out.display()))?;
     bar.finish_and_clear();
+    let c = generated.counts;
     println!(
         "wrote {} in {:.1}s: {} accounts, {} invoices, {} payments, {} contacts, {} disputes, {} promises, {} truth rows",
-        args.out.display(),
+        out.display(),
         started.elapsed().as_secs_f64(),
-        counts.accounts,
-        counts.invoices,
-        counts.payments,
-        counts.contacts,
-        counts.disputes,
-        counts.promises,
-        counts.truth
+        c.accounts,
+        c.invoices,
+        c.payments,
+        c.contacts,
+        c.disputes,
+        c.promises,
+        c.truth
     );
-    Ok(ExitCode::SUCCESS)
+    println!("portfolio behaviour against typical ranges (notebooks-data/README.md):");
+    print!("{}", generated.stats);
+    Ok(generated)
 }

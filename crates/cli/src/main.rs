@@ -2,6 +2,7 @@
 //! command, and reports. No business rule lives here.
 
 mod generate;
+mod quickstart;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -10,8 +11,9 @@ use std::process::ExitCode;
 /// forbear — customer-centric collections: risk and channel-response models, an inference
 /// service, and a dunning engine, trained and tested on historical payment data.
 ///
-/// Start with `forbear generate --out data/` (a simulated portfolio with a known truth), then
-/// `forbear validate data/` (checks a dataset against the data contract).
+/// Start with `forbear quickstart` from the repository root. Then `forbear generate --out data/`
+/// simulates a portfolio with a known truth, and `forbear validate data/` checks any dataset
+/// against the data contract (notebooks-data/README.md).
 #[derive(Debug, Parser)]
 #[command(
     name = "forbear",
@@ -29,6 +31,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The main job on embedded defaults: check the sample, simulate a portfolio, validate it,
+    /// and report how it behaves. Run it from the repository root.
+    Quickstart(quickstart::Args),
     /// Simulate a portfolio's payment history (with its ground truth) as a Parquet dataset.
     Generate(generate::Args),
     /// Check a dataset directory against the data contract; lists every problem with file,
@@ -55,6 +60,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let result = match cli.command {
+        Command::Quickstart(args) => quickstart::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Validate(args) => validate::run(args),
     };

@@ -199,7 +199,7 @@ mod tests {
 
     #[test]
     fn action_indices_are_dense_and_unique() {
-        let mut seen = vec![false; ContactAction::COUNT];
+        let mut seen = [false; ContactAction::COUNT];
         for &channel in Channel::ALL {
             for &window in SendWindow::ALL {
                 for &tone in Tone::ALL {

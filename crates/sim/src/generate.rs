@@ -9,6 +9,7 @@ use crate::customer::{Action, Customer, Event};
 use crate::policy::{LoggingPolicy, POLICY_NAME};
 use crate::population::{SegmentMix, draw_account};
 use crate::rng::Rng;
+use crate::stats::PortfolioStats;
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use forbear_core::{AccountId, Channel};
 use forbear_data::contract::RowBuilder;
@@ -92,7 +93,7 @@ pub fn simulate_account(cfg: &HistoryConfig, id: AccountId) -> AccountHistory {
     let start = cfg.start();
     let (mut profile, traits) = draw_account(id, &cfg.mix, start, &mut rng);
     profile.opened_on = profile.opened_on.min(cfg.end);
-    let mut policy_rng = Rng::new(cfg.seed ^ 0x5eed_0f_d0_11c7, id.get() as u64);
+    let mut policy_rng = Rng::new(cfg.seed ^ 0x5eed_0fd0_11c7, id.get() as u64);
     let life_rng = Rng::new(cfg.seed ^ 0x11fe, id.get() as u64);
     let mut customer = Customer::new(profile, traits, life_rng);
     let mut events = Vec::new();
@@ -140,6 +141,7 @@ pub struct ChunkRows {
     disputes: DisputeBuilder,
     promises: PromiseBuilder,
     truth: TruthBuilder,
+    stats: PortfolioStats,
 }
 
 impl ChunkRows {
@@ -153,6 +155,7 @@ impl ChunkRows {
             disputes: DisputeBuilder::with_capacity(16),
             promises: PromiseBuilder::with_capacity(n / 8),
             truth: TruthBuilder::with_capacity(n),
+            stats: PortfolioStats::default(),
         }
     }
 }
@@ -200,9 +203,8 @@ pub fn account_rows(h: &AccountHistory, rows: &mut ChunkRows) {
     });
     // Payments first pass: reversals and the timeline for paid-within windows.
     let mut reversed: BTreeMap<i64, NaiveDate> = BTreeMap::new();
-    let mut promise_made: BTreeMap<i64, (Option<i64>, i64, NaiveDate, NaiveDate, Channel)> =
-        BTreeMap::new();
-    let mut dispute_opened: BTreeMap<i64, (i64, i64, NaiveDate, &'static str)> = BTreeMap::new();
+    let mut open_promises: BTreeMap<i64, Promise> = BTreeMap::new();
+    let mut open_disputes: BTreeMap<i64, Dispute> = BTreeMap::new();
     let mut paid_at: Vec<(DateTime<Utc>, i64)> = Vec::new();
     for (_, e, _) in &h.events {
         match e {
@@ -300,31 +302,29 @@ pub fn account_rows(h: &AccountHistory, rows: &mut ChunkRows) {
                 due_on,
                 channel,
             } => {
-                promise_made.insert(
-                    *promise_id,
-                    (*invoice_id, *amount, *made_on, *due_on, *channel),
-                );
+                let row = Promise {
+                    promise_id: *promise_id,
+                    account_id: id,
+                    invoice_id: *invoice_id,
+                    currency: currency.clone(),
+                    amount_minor: *amount,
+                    made_on: *made_on,
+                    due_on: *due_on,
+                    channel: Some(text(channel.as_str())),
+                    status: text("open"),
+                    paid_minor: 0,
+                };
+                open_promises.insert(*promise_id, row);
             }
             Event::PromiseSettled {
                 promise_id,
                 kept,
                 paid,
             } => {
-                if let Some((invoice_id, amount, made_on, due_on, channel)) =
-                    promise_made.remove(promise_id)
-                {
-                    rows.promises.push(promise_row(
-                        *promise_id,
-                        id,
-                        &currency,
-                        invoice_id,
-                        amount,
-                        made_on,
-                        due_on,
-                        channel,
-                        if *kept { "kept" } else { "broken" },
-                        *paid,
-                    ));
+                if let Some(mut row) = open_promises.remove(promise_id) {
+                    row.status = text(if *kept { "kept" } else { "broken" });
+                    row.paid_minor = *paid;
+                    rows.promises.push(row);
                 }
             }
             Event::DisputeOpened {
@@ -334,26 +334,28 @@ pub fn account_rows(h: &AccountHistory, rows: &mut ChunkRows) {
                 on,
                 reason,
             } => {
-                dispute_opened.insert(*dispute_id, (*invoice_id, *amount, *on, reason));
+                let row = Dispute {
+                    dispute_id: *dispute_id,
+                    account_id: id,
+                    invoice_id: *invoice_id,
+                    currency: currency.clone(),
+                    amount_minor: *amount,
+                    opened_on: *on,
+                    reason: text(reason),
+                    status: text("open"),
+                    resolved_on: None,
+                };
+                open_disputes.insert(*dispute_id, row);
             }
             Event::DisputeResolved {
                 dispute_id,
                 upheld,
                 on,
             } => {
-                if let Some((invoice_id, amount, opened_on, reason)) =
-                    dispute_opened.remove(dispute_id)
-                {
-                    rows.disputes.push(dispute_row(
-                        *dispute_id,
-                        id,
-                        &currency,
-                        invoice_id,
-                        amount,
-                        opened_on,
-                        reason,
-                        Some((*upheld, *on)),
-                    ));
+                if let Some(mut row) = open_disputes.remove(dispute_id) {
+                    row.status = text(if *upheld { "upheld" } else { "rejected" });
+                    row.resolved_on = Some(*on);
+                    rows.disputes.push(row);
                 }
             }
             Event::HardshipDeclared { .. }
@@ -362,21 +364,18 @@ pub fn account_rows(h: &AccountHistory, rows: &mut ChunkRows) {
             | Event::PaymentReversed { .. } => {}
         }
     }
-    for (promise_id, (invoice_id, amount, made_on, due_on, channel)) in promise_made {
-        let paid = paid_at
+    // Promises and disputes still open at the end of the history.
+    for (_, mut row) in open_promises {
+        row.paid_minor = paid_at
             .iter()
-            .filter(|(at, _)| at.date_naive() >= made_on)
+            .filter(|(at, _)| at.date_naive() >= row.made_on)
             .map(|(_, a)| a)
             .sum::<i64>()
-            .min(amount);
-        rows.promises.push(promise_row(
-            promise_id, id, &currency, invoice_id, amount, made_on, due_on, channel, "open", paid,
-        ));
+            .min(row.amount_minor);
+        rows.promises.push(row);
     }
-    for (dispute_id, (invoice_id, amount, opened_on, reason)) in dispute_opened {
-        rows.disputes.push(dispute_row(
-            dispute_id, id, &currency, invoice_id, amount, opened_on, reason, None,
-        ));
+    for (_, row) in open_disputes {
+        rows.disputes.push(row);
     }
     rows.truth.push(Truth {
         account_id: id,
@@ -406,61 +405,6 @@ pub fn account_rows(h: &AccountHistory, rows: &mut ChunkRows) {
     });
 }
 
-#[allow(clippy::too_many_arguments)]
-fn promise_row(
-    promise_id: i64,
-    account_id: i64,
-    currency: &Cow<'static, str>,
-    invoice_id: Option<i64>,
-    amount: i64,
-    made_on: NaiveDate,
-    due_on: NaiveDate,
-    channel: Channel,
-    status: &'static str,
-    paid: i64,
-) -> Promise {
-    Promise {
-        promise_id,
-        account_id,
-        invoice_id,
-        currency: currency.clone(),
-        amount_minor: amount,
-        made_on,
-        due_on,
-        channel: Some(text(channel.as_str())),
-        status: text(status),
-        paid_minor: paid,
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn dispute_row(
-    dispute_id: i64,
-    account_id: i64,
-    currency: &Cow<'static, str>,
-    invoice_id: i64,
-    amount: i64,
-    opened_on: NaiveDate,
-    reason: &'static str,
-    resolution: Option<(bool, NaiveDate)>,
-) -> Dispute {
-    Dispute {
-        dispute_id,
-        account_id,
-        invoice_id,
-        currency: currency.clone(),
-        amount_minor: amount,
-        opened_on,
-        reason: text(reason),
-        status: text(match resolution {
-            None => "open",
-            Some((true, _)) => "upheld",
-            Some((false, _)) => "rejected",
-        }),
-        resolved_on: resolution.map(|r| r.1),
-    }
-}
-
 /// Generates the rows of accounts `first..first + n` (ids start at 1).
 pub fn generate_chunk(cfg: &HistoryConfig, first: u64, n: u64) -> ChunkRows {
     let mut rows = ChunkRows::new();
@@ -469,9 +413,19 @@ pub fn generate_chunk(cfg: &HistoryConfig, first: u64, n: u64) -> ChunkRows {
             continue;
         };
         let h = simulate_account(cfg, id);
+        rows.stats.add(&h);
         account_rows(&h, &mut rows);
     }
     rows
+}
+
+/// What a generation run wrote and how the portfolio behaved.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// Rows per table.
+    pub counts: RowCounts,
+    /// Realism statistics of the whole portfolio.
+    pub stats: PortfolioStats,
 }
 
 /// Generates the whole history into `dir`, calling `progress(accounts_done)` as chunks land.
@@ -480,7 +434,8 @@ pub fn generate(
     dir: &Path,
     overwrite: bool,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<RowCounts, DataError> {
+) -> Result<Generated, DataError> {
+    let mut stats = PortfolioStats::default();
     let mut writer = DatasetWriter::create(dir, true, overwrite)?;
     let chunks = cfg.accounts.div_ceil(CHUNK_ACCOUNTS);
     let threads = if cfg.threads == 0 {
@@ -515,6 +470,7 @@ pub fn generate(
         for (k, rows) in rx.iter() {
             pending.insert(k, rows);
             while let Some(mut rows) = pending.remove(&want) {
+                stats.merge(&rows.stats);
                 writer.accounts.append(&mut rows.accounts)?;
                 writer.invoices.append(&mut rows.invoices)?;
                 writer.payments.append(&mut rows.payments)?;
@@ -531,5 +487,8 @@ pub fn generate(
         Ok(())
     });
     result?;
-    writer.commit()
+    Ok(Generated {
+        counts: writer.commit()?,
+        stats,
+    })
 }

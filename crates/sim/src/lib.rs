@@ -27,7 +27,7 @@ pub mod stats;
 pub mod truth;
 
 pub use customer::{AccountView, Action, Customer, Event};
-pub use generate::{HistoryConfig, generate, simulate_account};
+pub use generate::{Generated, HistoryConfig, generate, simulate_account};
 pub use policy::LoggingPolicy;
 pub use population::SegmentMix;
 pub use portfolio::Portfolio;

@@ -5,7 +5,6 @@
 
 use crate::customer::Event;
 use crate::generate::AccountHistory;
-use chrono::{DateTime, Datelike, Duration, Utc};
 use forbear_core::{Channel, DpdBucket};
 use std::fmt;
 
@@ -148,6 +147,31 @@ impl PortfolioStats {
         }
     }
 
+    /// Adds the counts of another set of accounts.
+    pub fn merge(&mut self, o: &PortfolioStats) {
+        self.invoices += o.invoices;
+        self.invoices_late += o.invoices_late;
+        self.account_months += o.account_months;
+        self.months_1plus += o.months_1plus;
+        self.months_31plus += o.months_31plus;
+        for (a, b) in self.transitions.iter_mut().zip(o.transitions.iter()) {
+            for (x, y) in a.iter_mut().zip(b.iter()) {
+                *x += y;
+            }
+        }
+        for k in 0..7 {
+            self.contacts[k] += o.contacts[k];
+            self.delivered[k] += o.delivered[k];
+            self.responded[k] += o.responded[k];
+        }
+        self.complaints += o.complaints;
+        self.promises_settled += o.promises_settled;
+        self.promises_kept += o.promises_kept;
+        self.churned += o.churned;
+        self.postpaid_accounts += o.postpaid_accounts;
+        self.active_account_months += o.active_account_months;
+    }
+
     /// Share of invoices paid after their due date.
     pub fn late_invoice_rate(&self) -> f64 {
         ratio(self.invoices_late, self.invoices)
@@ -217,9 +241,4 @@ impl fmt::Display for PortfolioStats {
         }
         Ok(())
     }
-}
-
-/// Whether an instant is a month end in UTC (helper for callers sampling month ends).
-pub fn is_month_end(at: DateTime<Utc>) -> bool {
-    (at + Duration::days(1)).day() == 1
 }

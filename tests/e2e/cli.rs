@@ -1,0 +1,215 @@
+use super::{forbear, text};
+
+#[test]
+fn help_names_the_commands() {
+    let o = forbear(&["--help"]);
+    assert!(o.status.success());
+    let (out, _) = text(&o);
+    for word in ["generate", "validate", "Simulate a portfolio"] {
+        assert!(out.contains(word), "--help lacks {word}:\n{out}");
+    }
+}
+
+#[test]
+fn generate_then_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("data");
+    let o = forbear(&[
+        "generate",
+        "--accounts",
+        "800",
+        "--months",
+        "3",
+        "--seed",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("800 accounts"), "{stdout}");
+    let o = forbear(&["validate", out.to_str().unwrap()]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("valid (accounts 800"), "{stdout}");
+}
+
+/// A bad dataset fails validation with every problem named by file, column and row.
+#[test]
+fn validate_reports_problems_with_file_column_and_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = super::root().join("notebooks-data/sample");
+    for f in std::fs::read_dir(&sample).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, dir.path().join(f.file_name().unwrap())).unwrap();
+    }
+    let o = forbear(&["validate", dir.path().to_str().unwrap()]);
+    assert!(
+        o.status.success(),
+        "the copied sample is valid: {:?}",
+        text(&o)
+    );
+
+    // One bad row in invoices and one in payments.
+    corrupt::negative_invoice_amount(dir.path(), 5);
+    corrupt::unknown_payment_account(dir.path(), 2);
+    let o = forbear(&["validate", dir.path().to_str().unwrap()]);
+    let (stdout, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("invoices.parquet: column amount_minor, row 5: negative amount -1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "payments.parquet: column account_id, row 2: account 999999999 is not in accounts"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.trim_end().ends_with("2 problems"), "{stdout}");
+}
+
+fn read_rows(path: &std::path::Path) -> Vec<arrow_array::RecordBatch> {
+    let f = std::fs::File::open(path).unwrap();
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+mod corrupt {
+    use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch};
+    use std::path::Path;
+    use std::sync::Arc;
+
+    /// Rewrites one Int64 column of a table file, changing row `row` (from 1) to `value`.
+    fn set_i64(path: &Path, column: &str, row: usize, value: i64) {
+        let batches = super::read_rows(path);
+        let schema = batches[0].schema();
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(path).unwrap(),
+            schema.clone(),
+            None,
+        )
+        .unwrap();
+        let mut seen = 0;
+        for b in batches {
+            let k = schema.index_of(column).unwrap();
+            let mut cols: Vec<ArrayRef> = b.columns().to_vec();
+            let a = cols[k].as_any().downcast_ref::<Int64Array>().unwrap();
+            let vals: Int64Array = (0..a.len())
+                .map(|i| {
+                    Some(if seen + i + 1 == row {
+                        value
+                    } else {
+                        a.value(i)
+                    })
+                })
+                .collect();
+            cols[k] = Arc::new(vals);
+            seen += b.num_rows();
+            w.write(&RecordBatch::try_new(schema.clone(), cols).unwrap())
+                .unwrap();
+        }
+        w.close().unwrap();
+    }
+
+    pub fn negative_invoice_amount(dir: &Path, row: usize) {
+        set_i64(&dir.join("invoices.parquet"), "amount_minor", row, -1);
+    }
+
+    pub fn unknown_payment_account(dir: &Path, row: usize) {
+        set_i64(
+            &dir.join("payments.parquet"),
+            "account_id",
+            row,
+            999_999_999,
+        );
+    }
+}
+
+#[test]
+fn bad_arguments_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    for (args, needle) in [
+        (
+            vec!["generate", "--months", "0", "--out", out],
+            "--months must be between 1 and 60",
+        ),
+        (
+            vec!["generate", "--mix", "alien=1", "--out", out],
+            "unknown customer type \"alien\"",
+        ),
+        (
+            vec!["generate", "--exploration", "1.5", "--out", out],
+            "--exploration must be in [0, 1]",
+        ),
+        (
+            vec!["validate", "/nonexistent/forbear"],
+            "not a dataset directory",
+        ),
+    ] {
+        let o = forbear(&args);
+        let (_, stderr) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    let o = forbear(&[
+        "generate",
+        "--accounts",
+        "10",
+        "--end",
+        "2026-02-30",
+        "--out",
+        out,
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("--end"), "{}", text(&o).1);
+}
+
+#[test]
+fn generate_refuses_to_overwrite_a_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    assert!(
+        forbear(&[
+            "generate",
+            "--accounts",
+            "50",
+            "--months",
+            "1",
+            "--out",
+            out
+        ])
+        .status
+        .success()
+    );
+    let o = forbear(&[
+        "generate",
+        "--accounts",
+        "50",
+        "--months",
+        "1",
+        "--out",
+        out,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("already exists"), "{}", text(&o).1);
+    assert!(
+        forbear(&[
+            "generate",
+            "--accounts",
+            "50",
+            "--months",
+            "1",
+            "--overwrite",
+            "--out",
+            out
+        ])
+        .status
+        .success()
+    );
+}
