@@ -7,7 +7,7 @@
 
 use crate::customer::{Action, Customer, Event};
 use crate::policy::{LoggingPolicy, POLICY_NAME};
-use crate::population::{SegmentMix, draw_account};
+use crate::population::{SegmentMix, draw_account, hierarchy_of};
 use crate::rng::Rng;
 use crate::stats::PortfolioStats;
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
@@ -91,7 +91,8 @@ pub struct AccountHistory {
 pub fn simulate_account(cfg: &HistoryConfig, id: AccountId) -> AccountHistory {
     let mut rng = Rng::new(cfg.seed, id.get() as u64);
     let start = cfg.start();
-    let (mut profile, traits) = draw_account(id, &cfg.mix, start, &mut rng);
+    let hierarchy = hierarchy_of(cfg.seed, id, &cfg.mix);
+    let (mut profile, traits) = draw_account(id, &cfg.mix, start, hierarchy, &mut rng);
     profile.opened_on = profile.opened_on.min(cfg.end);
     let mut policy_rng = Rng::new(cfg.seed ^ 0x5eed_0fd0_11c7, id.get() as u64);
     let life_rng = Rng::new(cfg.seed ^ 0x11fe, id.get() as u64);

@@ -274,21 +274,85 @@ fn age_index(age: Option<AgeBand>) -> f64 {
     age.map_or(2.5, |a| a.index() as f64)
 }
 
-/// Draws an account's profile and traits.
+/// The furthest a child account's id lies after its parent's.
+const MAX_CHILDREN: i64 = 12;
+
+/// A corporate hierarchy an account belongs to: parents are enterprises or government bodies,
+/// and the accounts right after a parent (3 to 12 of them) are its children.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hierarchy {
+    /// The parent account.
+    pub parent: AccountId,
+    /// The hierarchy's customer type (enterprise or government).
+    pub customer_type: CustomerType,
+    /// Index in [`MARKETS`] shared by the whole hierarchy.
+    pub market: usize,
+    /// Whether this account is the parent itself.
+    pub is_parent: bool,
+}
+
+fn parent_draw(seed: u64, id: i64, mix: &SegmentMix) -> Option<(i64, CustomerType, usize)> {
+    let (ent, gov) = (
+        mix.weights[CustomerType::Enterprise.index()],
+        mix.weights[CustomerType::Government.index()],
+    );
+    let total: f64 = mix.weights.iter().sum();
+    // About a fifth of the organisational share of accounts heads a hierarchy.
+    let p_parent = 0.2 * (ent + gov) / total;
+    let mut r = Rng::new(seed ^ 0x0b1e_ca7e, id as u64);
+    if !r.chance(p_parent) {
+        return None;
+    }
+    let span = r.between(3, MAX_CHILDREN);
+    let customer_type = if r.chance(gov / (ent + gov)) {
+        CustomerType::Government
+    } else {
+        CustomerType::Enterprise
+    };
+    Some((span, customer_type, r.weighted(&MARKETS.map(|m| m.1))))
+}
+
+/// The hierarchy of account `id` under run `seed`, if it is a parent or a child.
+pub fn hierarchy_of(seed: u64, id: AccountId, mix: &SegmentMix) -> Option<Hierarchy> {
+    let k = id.get();
+    if let Some((_, customer_type, market)) = parent_draw(seed, k, mix) {
+        return Some(Hierarchy {
+            parent: id,
+            customer_type,
+            market,
+            is_parent: true,
+        });
+    }
+    ((k - MAX_CHILDREN).max(1)..k).rev().find_map(|j| {
+        let (span, customer_type, market) = parent_draw(seed, j, mix)?;
+        let parent = AccountId::new(j).ok()?;
+        (k - j <= span).then_some(Hierarchy {
+            parent,
+            customer_type,
+            market,
+            is_parent: false,
+        })
+    })
+}
+
+/// Draws an account's profile and traits (`hierarchy` from [`hierarchy_of`]).
 pub fn draw_account(
     id: AccountId,
     mix: &SegmentMix,
     start: NaiveDate,
+    hierarchy: Option<Hierarchy>,
     rng: &mut Rng,
 ) -> (Profile, Traits) {
-    let customer_type = CustomerType::ALL[rng.weighted(&mix.weights)];
+    let drawn_type = CustomerType::ALL[rng.weighted(&mix.weights)];
+    let customer_type = hierarchy.map_or(drawn_type, |h| h.customer_type);
     let prepaid = !customer_type.is_organisation() && rng.chance(mix.prepaid_share);
     let subscription = if prepaid {
         SubscriptionType::Prepaid
     } else {
         SubscriptionType::Postpaid
     };
-    let market = MARKETS[rng.weighted(&MARKETS.map(|m| m.1))].0;
+    let drawn_market = rng.weighted(&MARKETS.map(|m| m.1));
+    let market = MARKETS[hierarchy.map_or(drawn_market, |h| h.market)].0;
     let zone = TimeZone::parse(market.zone).unwrap_or_else(|_| unreachable_zone(market.zone));
     let age = if customer_type.is_organisation() {
         None
@@ -355,7 +419,7 @@ pub fn draw_account(
         (!prepaid).then(|| fee_minor * i64::from(services) * rng.between(3, 8));
     let profile = Profile {
         id,
-        parent: None,
+        parent: hierarchy.filter(|h| !h.is_parent).map(|h| h.parent),
         customer_type,
         subscription,
         service_level,
@@ -482,6 +546,40 @@ mod tests {
         for (m, _) in MARKETS {
             TimeZone::parse(m.zone).unwrap();
         }
+    }
+
+    #[test]
+    fn hierarchies_share_type_and_market_and_point_back_to_a_parent() {
+        let mix = SegmentMix::default();
+        let start = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let (mut parents, mut children) = (0, 0);
+        for k in 1..=20_000 {
+            let id = AccountId::new(k).unwrap();
+            let Some(h) = hierarchy_of(9, id, &mix) else {
+                continue;
+            };
+            let (p, _) = draw_account(id, &mix, start, Some(h), &mut Rng::new(9, k as u64));
+            assert!(matches!(
+                p.customer_type,
+                CustomerType::Enterprise | CustomerType::Government
+            ));
+            if h.is_parent {
+                parents += 1;
+                assert_eq!(p.parent, None);
+            } else {
+                children += 1;
+                let parent = p.parent.unwrap();
+                assert!(parent < id && id.get() - parent.get() <= MAX_CHILDREN);
+                let ph = hierarchy_of(9, parent, &mix).unwrap();
+                assert!(
+                    ph.is_parent && ph.market == h.market && ph.customer_type == h.customer_type
+                );
+            }
+        }
+        assert!(
+            parents > 50 && children > 3 * parents,
+            "{parents} parents, {children} children"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! at any point through [`Portfolio::truth`].
 
 use crate::customer::{AccountView, Action, Customer, Event};
-use crate::population::{SegmentMix, draw_account};
+use crate::population::{SegmentMix, draw_account, hierarchy_of};
 use crate::rng::Rng;
 use crate::truth::ActionTruth;
 use chrono::{DateTime, Days, NaiveDate, Utc};
@@ -42,7 +42,8 @@ impl Portfolio {
             .filter_map(|k| AccountId::new(k).ok())
             .map(|id| {
                 let mut rng = Rng::new(seed, id.get() as u64);
-                let (mut profile, traits) = draw_account(id, mix, start, &mut rng);
+                let hierarchy = hierarchy_of(seed, id, mix);
+                let (mut profile, traits) = draw_account(id, mix, start, hierarchy, &mut rng);
                 profile.opened_on = profile.opened_on.min(start);
                 Customer::new(profile, traits, Rng::new(seed ^ 0x11fe, id.get() as u64))
             })
