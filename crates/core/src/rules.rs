@@ -22,6 +22,7 @@ use crate::{Channel, TimeZone, Tone};
 use chrono::{DateTime, Duration, NaiveTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::ops::ControlFlow;
 
 /// A set of channels, as a bit mask.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -238,38 +239,64 @@ impl ContactRules {
         at: DateTime<Utc>,
     ) -> Vec<Violation> {
         let mut v = Vec::new();
+        self.evaluate(facts, channel, tone, at, &mut |x| {
+            v.push(x);
+            ControlFlow::Continue(())
+        });
+        v
+    }
+
+    /// The one place the rules are written: reports each broken rule to `sink`, cheapest first,
+    /// and stops when `sink` says so (so a yes/no check skips the time-zone and window work).
+    fn evaluate(
+        &self,
+        facts: &ContactFacts<'_>,
+        channel: Channel,
+        tone: Tone,
+        at: DateTime<Utc>,
+        sink: &mut dyn FnMut(Violation) -> ControlFlow<()>,
+    ) {
+        macro_rules! report {
+            ($v:expr) => {
+                if sink($v).is_break() {
+                    return;
+                }
+            };
+        }
         if facts.dispute_open {
-            v.push(Violation::DisputeOpen);
+            report!(Violation::DisputeOpen);
         }
         if facts.statutory_hold {
-            v.push(Violation::StatutoryHold);
+            report!(Violation::StatutoryHold);
         }
         if facts.hardship && tone != Tone::Empathetic {
-            v.push(Violation::HardshipTone(tone));
+            report!(Violation::HardshipTone(tone));
         }
         if facts.opted_out.contains(channel) {
-            v.push(Violation::OptedOut(channel));
+            report!(Violation::OptedOut(channel));
         } else if !facts.consent.contains(channel) {
-            v.push(Violation::NoConsent(channel));
+            report!(Violation::NoConsent(channel));
         }
         let local = facts.time_zone.local(at).time();
         let (from, to) = self.hours_of(channel);
         if local.hour() < from || local.hour() >= to {
-            v.push(Violation::QuietHours {
+            report!(Violation::QuietHours {
                 channel,
                 local,
                 from,
-                to,
+                to
             });
         }
-        let today = busiest_window(facts.recent.iter().map(|p| p.at), at, Duration::hours(24));
-        if today >= self.max_contacts_per_day {
-            v.push(Violation::DailyLimit {
-                count: today,
-                limit: self.max_contacts_per_day,
-            });
+        if !facts.recent.is_empty() {
+            let today = busiest_window(facts.recent.iter().map(|p| p.at), at, Duration::hours(24));
+            if today >= self.max_contacts_per_day {
+                report!(Violation::DailyLimit {
+                    count: today,
+                    limit: self.max_contacts_per_day
+                });
+            }
         }
-        if channel.is_call() {
+        if channel.is_call() && !facts.recent.is_empty() {
             let calls = busiest_window(
                 facts
                     .recent
@@ -280,9 +307,9 @@ impl ContactRules {
                 Duration::days(7),
             );
             if calls >= self.max_calls_per_7_days {
-                v.push(Violation::CallAttempts {
+                report!(Violation::CallAttempts {
                     attempts: calls,
-                    limit: self.max_calls_per_7_days,
+                    limit: self.max_calls_per_7_days
                 });
             }
             if self.call_cooldown_days > 0 {
@@ -294,14 +321,13 @@ impl ContactRules {
                     .map(|p| p.at)
                     .max()
                 {
-                    v.push(Violation::CallAfterConversation {
+                    report!(Violation::CallAfterConversation {
                         at: last,
-                        days: self.call_cooldown_days,
+                        days: self.call_cooldown_days
                     });
                 }
             }
         }
-        v
     }
 
     /// Whether a contact is allowed; the first broken rule otherwise.
@@ -312,10 +338,12 @@ impl ContactRules {
         tone: Tone,
         at: DateTime<Utc>,
     ) -> Result<(), Violation> {
-        match self.violations(facts, channel, tone, at).into_iter().next() {
-            None => Ok(()),
-            Some(v) => Err(v),
-        }
+        let mut first = None;
+        self.evaluate(facts, channel, tone, at, &mut |x| {
+            first = Some(x);
+            ControlFlow::Break(())
+        });
+        first.map_or(Ok(()), Err)
     }
 
     /// The earliest instant at or after `not_before`, within `horizon_days`, at which a contact is

@@ -257,6 +257,11 @@ impl Customer {
         self.profile.id.get() * 10_000 + self.seq
     }
 
+    /// Whether any bill is open (cheap; the policy's first question every day).
+    pub fn has_open_invoices(&self) -> bool {
+        !self.invoices.is_empty()
+    }
+
     /// Whether a hardship spell runs on `date`.
     pub fn in_hardship(&self, date: NaiveDate) -> bool {
         self.hardship_until.is_some_and(|u| date <= u)

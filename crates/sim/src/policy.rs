@@ -125,6 +125,9 @@ impl LoggingPolicy {
 
     /// The step that fires today for a customer, if any.
     pub fn step_today(&self, c: &Customer, date: NaiveDate) -> Option<Step> {
+        if !c.has_open_invoices() {
+            return None;
+        }
         let v = c.view(date);
         if v.balance <= 0 || v.promise_open || v.churned && v.days_past_due < 0 {
             return None;
@@ -154,21 +157,27 @@ impl LoggingPolicy {
                 )
             })
             .collect();
+        // Tone only matters to the hardship rule: check each channel and window once.
+        let tones: &[Tone] = if facts.hardship {
+            &[Tone::Empathetic]
+        } else {
+            Tone::ALL
+        };
         let mut allowed: Vec<(ContactAction, DateTime<Utc>)> = Vec::new();
         for &channel in Channel::ALL {
             for (wi, &window) in SendWindow::ALL.iter().enumerate() {
                 let at = instants[wi];
-                for &tone in Tone::ALL {
-                    if self.rules.check(&facts, channel, tone, at).is_ok() {
-                        allowed.push((
+                if self.rules.check(&facts, channel, tones[0], at).is_ok() {
+                    allowed.extend(tones.iter().map(|&tone| {
+                        (
                             ContactAction {
                                 channel,
                                 window,
                                 tone,
                             },
                             at,
-                        ));
-                    }
+                        )
+                    }));
                 }
             }
         }
