@@ -40,7 +40,7 @@ impl Currency {
         }
     }
 
-    /// The code as a string slice.
+    /// The code as a string slice (`'static` for a currency in a `static`).
     pub fn as_str(&self) -> &str {
         // Only ASCII upper-case letters are ever stored.
         std::str::from_utf8(&self.0).unwrap_or("???")

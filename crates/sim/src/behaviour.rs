@@ -166,12 +166,23 @@ pub fn hazard(base: f64, boost: f64) -> f64 {
     1.0 - (1.0 - base) * (1.0 - boost.clamp(0.0, 0.95))
 }
 
-/// Share of the overdue balance paid when a payment happens (expected value).
-pub fn pay_share(t: &Traits, in_hardship: bool) -> f64 {
+/// Outside hardship, a payment settles the whole overdue balance with this probability…
+pub const P_PAY_IN_FULL: f64 = 0.85;
+
+/// …and otherwise a share of it drawn uniformly from this range.
+pub const PARTIAL_SHARE: (f64, f64) = (0.3, 0.9);
+
+/// Share of the overdue balance a payment covers during a hardship spell.
+pub fn hardship_pay_share(t: &Traits) -> f64 {
+    t.capacity * 0.5
+}
+
+/// Expected share of the overdue balance a payment covers.
+pub fn expected_pay_share(t: &Traits, in_hardship: bool) -> f64 {
     if in_hardship {
-        t.capacity * 0.5
+        hardship_pay_share(t)
     } else {
-        t.capacity.max(0.5)
+        P_PAY_IN_FULL + (1.0 - P_PAY_IN_FULL) * (PARTIAL_SHARE.0 + PARTIAL_SHARE.1) / 2.0
     }
 }
 

@@ -146,13 +146,20 @@ struct OpenPromise {
     paid: i64,
 }
 
+/// A dispute the customer has decided to raise (`Planned`, opened on `next_on`) or has raised
+/// (`Open`, resolved on `next_on`).
 #[derive(Debug, Clone)]
-struct OpenDispute {
-    id: i64,
+struct DisputeCase {
     invoice: i64,
     amount: i64,
-    resolve_on: NaiveDate,
-    upheld: bool,
+    next_on: NaiveDate,
+    stage: DisputeStage,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum DisputeStage {
+    Planned,
+    Open { id: i64, upheld: bool },
 }
 
 /// What anyone may see of a customer's account today (no latent traits).
@@ -193,7 +200,7 @@ pub struct Customer {
     invoices: Vec<OpenInvoice>,
     planned: Vec<Planned>,
     promises: Vec<OpenPromise>,
-    disputes: Vec<OpenDispute>,
+    disputes: Vec<DisputeCase>,
     reversals: Vec<(NaiveDate, i64, i64)>,
     recent: Vec<PastContact>,
     boost: f64,
@@ -257,6 +264,14 @@ impl Customer {
         self.profile.id.get() * 10_000 + self.seq
     }
 
+    fn undisputed_balance(&self) -> i64 {
+        self.invoices
+            .iter()
+            .filter(|i| !i.disputed)
+            .map(|i| i.remaining)
+            .sum()
+    }
+
     /// Whether any bill is open (cheap; the policy's first question every day).
     pub fn has_open_invoices(&self) -> bool {
         !self.invoices.is_empty()
@@ -289,7 +304,8 @@ impl Customer {
             time_zone: self.profile.zone,
             consent: self.profile.consent,
             opted_out: self.opted_out,
-            dispute_open: v.dispute_open && v.overdue_undisputed(self) == 0,
+            // Dunning is held only when everything owed is under dispute.
+            dispute_open: v.dispute_open && self.undisputed_balance() == 0,
             statutory_hold: false,
             hardship: v.hardship_declared,
             recent: &self.recent,
@@ -315,7 +331,10 @@ impl Customer {
             overdue,
             days_past_due: oldest.map_or(0, |i| (date - i.due).num_days() as i32),
             oldest_invoice: oldest.map(|i| i.id),
-            dispute_open: self.disputes.iter().any(|d| d.id != 0),
+            dispute_open: self
+                .disputes
+                .iter()
+                .any(|d| matches!(d.stage, DisputeStage::Open { .. })),
             promise_open: !self.promises.is_empty(),
             hardship_declared: self.declared_until.is_some_and(|u| date <= u),
             opted_out: self.opted_out,
@@ -462,19 +481,13 @@ impl Customer {
                 let on = date
                     .checked_add_days(Days::new(self.rng.between(2, 15) as u64))
                     .unwrap_or(date);
-                let resolve_on = on
-                    .checked_add_days(Days::new(self.rng.between(10, 45) as u64))
-                    .unwrap_or(on);
                 let disputed = ((amount as f64) * self.rng.uniform(0.3, 1.0)).round() as i64;
-                // Opened later, in `disputes_today`; `id` is assigned then.
-                self.disputes.push(OpenDispute {
-                    id: 0,
+                self.disputes.push(DisputeCase {
                     invoice: id,
                     amount: disputed.max(1),
-                    resolve_on: on,
-                    upheld: false,
+                    next_on: on,
+                    stage: DisputeStage::Planned,
                 });
-                let _ = resolve_on;
             }
         }
         // Decide how this bill will be paid if nobody intervenes.
@@ -520,64 +533,71 @@ impl Customer {
         let mut k = 0;
         while k < self.disputes.len() {
             let d = self.disputes[k].clone();
-            if d.id == 0 && d.resolve_on <= date {
-                // Scheduled opening date reached.
-                let Some(inv) = self
-                    .invoices
-                    .iter_mut()
-                    .find(|i| i.id == d.invoice && i.remaining > 0)
-                else {
-                    self.disputes.remove(k);
-                    continue;
-                };
-                inv.disputed = true;
-                let amount = d.amount.min(inv.remaining);
-                let id = self.next_id();
-                let reason = [
-                    "billing_error",
-                    "service_quality",
-                    "not_recognised",
-                    "other",
-                ][self.rng.weighted(&[0.45, 0.3, 0.15, 0.1])];
-                let resolve_on = date
-                    .checked_add_days(Days::new(self.rng.between(10, 45) as u64))
-                    .unwrap_or(date);
-                let upheld = self.rng.chance(0.4);
-                self.disputes[k] = OpenDispute {
-                    id,
-                    invoice: d.invoice,
-                    amount,
-                    resolve_on,
-                    upheld,
-                };
-                self.planned.retain(|p| p.on < date);
-                out.push(Event::DisputeOpened {
-                    dispute_id: id,
-                    invoice_id: d.invoice,
-                    amount,
-                    on: date,
-                    reason,
-                });
-            } else if d.id != 0 && d.resolve_on <= date {
-                self.disputes.remove(k);
-                if let Some(inv) = self.invoices.iter_mut().find(|i| i.id == d.invoice) {
-                    inv.disputed = false;
-                    if d.upheld {
-                        inv.remaining -= d.amount.min(inv.remaining);
-                    }
-                }
-                self.invoices.retain(|i| i.remaining > 0);
-                if !d.upheld {
-                    self.boost += 0.3;
-                }
-                out.push(Event::DisputeResolved {
-                    dispute_id: d.id,
-                    upheld: d.upheld,
-                    on: date,
-                });
+            if d.next_on > date {
+                k += 1;
                 continue;
             }
-            k += 1;
+            match d.stage {
+                DisputeStage::Planned => {
+                    let Some(inv) = self
+                        .invoices
+                        .iter_mut()
+                        .find(|i| i.id == d.invoice && i.remaining > 0)
+                    else {
+                        // Paid before the customer got round to disputing it.
+                        self.disputes.remove(k);
+                        continue;
+                    };
+                    inv.disputed = true;
+                    let amount = d.amount.min(inv.remaining);
+                    let id = self.next_id();
+                    let reason = [
+                        "billing_error",
+                        "service_quality",
+                        "not_recognised",
+                        "other",
+                    ][self.rng.weighted(&[0.45, 0.3, 0.15, 0.1])];
+                    let next_on = date
+                        .checked_add_days(Days::new(self.rng.between(10, 45) as u64))
+                        .unwrap_or(date);
+                    let upheld = self.rng.chance(0.4);
+                    self.disputes[k] = DisputeCase {
+                        amount,
+                        next_on,
+                        stage: DisputeStage::Open { id, upheld },
+                        ..d
+                    };
+                    // A disputed bill is not paid as planned.
+                    self.planned.retain(|p| p.on < date);
+                    out.push(Event::DisputeOpened {
+                        dispute_id: id,
+                        invoice_id: d.invoice,
+                        amount,
+                        on: date,
+                        reason,
+                    });
+                    k += 1;
+                }
+                DisputeStage::Open { id, upheld } => {
+                    self.disputes.remove(k);
+                    if let Some(inv) = self.invoices.iter_mut().find(|i| i.id == d.invoice) {
+                        inv.disputed = false;
+                        if upheld {
+                            inv.remaining -= d.amount.min(inv.remaining);
+                        }
+                    }
+                    self.invoices.retain(|i| i.remaining > 0);
+                    if !upheld {
+                        // Rejected: the customer knows the bill stands.
+                        self.boost += 0.3;
+                    }
+                    out.push(Event::DisputeResolved {
+                        dispute_id: id,
+                        upheld,
+                        on: date,
+                    });
+                }
+            }
         }
     }
 
@@ -759,7 +779,7 @@ impl Customer {
             }
         }
         let amount = if in_hardship {
-            ((overdue as f64) * law::pay_share(&self.traits, true))
+            ((overdue as f64) * law::hardship_pay_share(&self.traits))
                 .round()
                 .max(1.0) as i64
         } else {
@@ -827,11 +847,11 @@ impl Customer {
             let h = law::hazard(law::base_hazard(&self.traits, state, date), self.boost);
             if self.rng.chance(h) {
                 let share = if state.in_hardship {
-                    law::pay_share(&self.traits, true)
-                } else if self.rng.chance(0.85) {
+                    law::hardship_pay_share(&self.traits)
+                } else if self.rng.chance(law::P_PAY_IN_FULL) {
                     1.0
                 } else {
-                    self.rng.uniform(0.3, 0.9)
+                    self.rng.uniform(law::PARTIAL_SHARE.0, law::PARTIAL_SHARE.1)
                 };
                 amount = ((overdue as f64) * share).round().max(1.0) as i64;
                 method = ["card", "bank_transfer", "cash"][self.rng.below(3) as usize];
@@ -898,15 +918,5 @@ impl Customer {
                 k += 1;
             }
         }
-    }
-}
-
-impl AccountView {
-    fn overdue_undisputed(&self, c: &Customer) -> i64 {
-        c.invoices
-            .iter()
-            .filter(|i| !i.disputed)
-            .map(|i| i.remaining)
-            .sum()
     }
 }

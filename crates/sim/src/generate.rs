@@ -171,13 +171,7 @@ pub fn account_rows(h: &AccountHistory, rows: &mut ChunkRows) {
     let p = &c.profile;
     let t = &c.traits;
     let id = p.id.get();
-    let currency = text(match p.market.currency.as_str() {
-        "EUR" => "EUR",
-        "GBP" => "GBP",
-        "MXN" => "MXN",
-        "USD" => "USD",
-        _ => "PHP",
-    });
+    let currency = text(p.market.currency.as_str());
     rows.accounts.push(Account {
         account_id: id,
         parent_account_id: p.parent.map(AccountId::get),

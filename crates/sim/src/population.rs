@@ -23,7 +23,7 @@ pub struct Market {
 }
 
 /// The markets simulated and their share of accounts.
-pub const MARKETS: [(Market, f64); 6] = [
+pub static MARKETS: [(Market, f64); 6] = [
     (
         Market {
             zone: "Europe/Madrid",
@@ -250,7 +250,7 @@ pub struct Profile {
     /// Number of services.
     pub services: u32,
     /// Market (zone, currency, language).
-    pub market: Market,
+    pub market: &'static Market,
     /// Time zone, parsed.
     pub zone: TimeZone,
     /// Age band (persons only).
@@ -352,7 +352,7 @@ pub fn draw_account(
         SubscriptionType::Postpaid
     };
     let drawn_market = rng.weighted(&MARKETS.map(|m| m.1));
-    let market = MARKETS[hierarchy.map_or(drawn_market, |h| h.market)].0;
+    let market = &MARKETS[hierarchy.map_or(drawn_market, |h| h.market)].0;
     let zone = TimeZone::parse(market.zone).unwrap_or_else(|_| unreachable_zone(market.zone));
     let age = if customer_type.is_organisation() {
         None
@@ -543,7 +543,7 @@ mod tests {
 
     #[test]
     fn market_zones_parse() {
-        for (m, _) in MARKETS {
+        for (m, _) in &MARKETS {
             TimeZone::parse(m.zone).unwrap();
         }
     }

@@ -96,11 +96,7 @@ impl Customer {
             .checked_add_days(Days::new(HORIZON_DAYS - 1))
             .unwrap_or(date);
         let planned = self.payment_planned_by(horizon_end);
-        let share = if in_hardship {
-            law::pay_share(&self.traits, true)
-        } else {
-            0.85 + 0.15 * 0.6
-        };
+        let share = law::expected_pay_share(&self.traits, in_hardship);
         let owed = view.overdue.max(0) as f64;
         let untouched = self.no_hazard_payment(date, 0.0, forgot);
         let (p_respond, p_no_pay, p_promise, p_complaint) = match action {
