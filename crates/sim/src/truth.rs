@@ -52,34 +52,18 @@ impl Customer {
 
     /// Probability that a promise made today is due (and so paid, if kept) within the horizon.
     fn promise_due_in_horizon(&self, date: NaiveDate) -> f64 {
+        // Paid on the due date or the day before: all of it inside the horizon, half of it when
+        // the due date is the day after.
         let last = HORIZON_DAYS as i64 - 1;
+        let paid_in_horizon = |days_ahead: i64| match days_ahead {
+            d if d <= last => 1.0,
+            d if d == last + 1 => 0.5,
+            _ => 0.0,
+        };
         match law::promise_payday(&self.traits, date) {
-            // Paid on the due date or the day before.
-            Some(day) => {
-                let d = (day - date).num_days();
-                if d <= last {
-                    1.0
-                } else if d == last + 1 {
-                    0.5
-                } else {
-                    0.0
-                }
-            }
-            // Due 2..=10 days ahead, uniformly; paid that day or the day before.
-            None => {
-                (2..=10)
-                    .map(|d| {
-                        if d <= last {
-                            1.0
-                        } else if d == last + 1 {
-                            0.5
-                        } else {
-                            0.0
-                        }
-                    })
-                    .sum::<f64>()
-                    / 9.0
-            }
+            Some(day) => paid_in_horizon((day - date).num_days()),
+            // Due 2..=10 days ahead, uniformly.
+            None => (2..=10).map(paid_in_horizon).sum::<f64>() / 9.0,
         }
     }
 

@@ -75,6 +75,20 @@ impl ValidationReport {
         self.total
     }
 
+    /// Appends the problems and counts of a report on other tables.
+    fn merge(&mut self, other: ValidationReport) {
+        for p in other.problems {
+            self.add(&p.file, p.column.as_deref(), p.row, p.message);
+        }
+        for (key, n) in other.not_shown {
+            self.total += n;
+            *self.not_shown.entry(key).or_default() += n;
+        }
+        for (table, n) in other.rows {
+            *self.rows.entry(table).or_default() += n;
+        }
+    }
+
     pub(crate) fn add(
         &mut self,
         file: &str,
@@ -234,6 +248,26 @@ fn scan<R: TableRow>(
     Ok(true)
 }
 
+/// The rules of a table after `accounts` and `invoices`.
+type Rule = fn(&mut ValidationReport, &Rows<'_>, &Keys, &mut keys::IdCollector);
+
+/// Validates one table that refers to the keys, with its own primary key, into its own report.
+fn table_report<R: TableRow>(
+    dir: &Path,
+    required: bool,
+    id_column: &'static str,
+    keys: &Keys,
+    rule: Rule,
+) -> Result<ValidationReport, DataError> {
+    let mut report = ValidationReport::default();
+    let mut ids = keys::IdCollector::new(id_column);
+    scan::<R>(dir, required, &mut report, |r, rows| {
+        rule(r, rows, keys, &mut ids)
+    })?;
+    ids.finish(&mut report);
+    Ok(report)
+}
+
 /// Validates the dataset in `dir`. `Err` only when files cannot be read at all; problems with
 /// the data are in the report.
 pub fn validate_dataset(dir: &Path) -> Result<ValidationReport, DataError> {
@@ -257,32 +291,26 @@ pub fn validate_dataset(dir: &Path) -> Result<ValidationReport, DataError> {
         invoices: invoices.finish(&mut report),
         accounts,
     };
-    for (column, table) in [
-        ("payment_id", 0),
-        ("contact_id", 1),
-        ("dispute_id", 2),
-        ("promise_id", 3),
-        ("account_id", 4),
-    ] {
-        let mut ids = keys::IdCollector::new(column);
-        match table {
-            0 => scan::<Payment>(dir, true, &mut report, |r, rows| {
-                rules::payments(r, rows, &keys, &mut ids)
-            })?,
-            1 => scan::<Contact>(dir, true, &mut report, |r, rows| {
-                rules::contacts(r, rows, &keys, &mut ids)
-            })?,
-            2 => scan::<Dispute>(dir, true, &mut report, |r, rows| {
-                rules::disputes(r, rows, &keys, &mut ids)
-            })?,
-            3 => scan::<Promise>(dir, true, &mut report, |r, rows| {
-                rules::promises(r, rows, &keys, &mut ids)
-            })?,
-            _ => scan::<Truth>(dir, false, &mut report, |r, rows| {
-                rules::truth(r, rows, &keys, &mut ids)
-            })?,
-        };
-        ids.finish(&mut report);
+    // The remaining tables only read the keys: validate them side by side, then merge the
+    // reports in a fixed order so the output does not depend on scheduling.
+    let keys = &keys;
+    let results: Vec<Result<ValidationReport, DataError>> = std::thread::scope(|s| {
+        [
+            s.spawn(|| table_report::<Payment>(dir, true, "payment_id", keys, rules::payments)),
+            s.spawn(|| table_report::<Contact>(dir, true, "contact_id", keys, rules::contacts)),
+            s.spawn(|| table_report::<Dispute>(dir, true, "dispute_id", keys, rules::disputes)),
+            s.spawn(|| table_report::<Promise>(dir, true, "promise_id", keys, rules::promises)),
+            s.spawn(|| table_report::<Truth>(dir, false, "account_id", keys, rules::truth)),
+        ]
+        .into_iter()
+        .map(|h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+        .collect()
+    });
+    for part in results {
+        report.merge(part?);
     }
     Ok(report)
 }
