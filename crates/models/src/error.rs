@@ -1,0 +1,25 @@
+//! Errors of fitting and scoring.
+
+/// Why a model could not be fitted or applied.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ModelError {
+    /// A hyper-parameter outside its range.
+    #[error("hyper-parameter {name} = {value} is invalid: {expected}")]
+    InvalidParam {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    /// Labels and rows disagree in number.
+    #[error("{rows} rows but {labels} labels")]
+    LengthMismatch { rows: usize, labels: usize },
+    /// Training data with a single class.
+    #[error("the training labels hold one class only ({positives} positives in {rows} rows)")]
+    OneClass { positives: usize, rows: usize },
+    /// No rows or no features.
+    #[error("nothing to train on: {rows} rows, {features} features")]
+    Empty { rows: usize, features: usize },
+    /// A matrix whose columns differ from the model's.
+    #[error("the model expects {expected} features, got {found}")]
+    FeatureCount { expected: usize, found: usize },
+}

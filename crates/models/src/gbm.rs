@@ -1,0 +1,647 @@
+//! Gradient-boosted decision trees for binary outcomes, histogram-based and grown leaf-wise.
+//!
+//! The algorithm of LightGBM, in plain Rust: every feature is cut into at most 255 bins by
+//! quantiles (missing values get a bin of their own), each tree is grown best-leaf-first on
+//! histograms of gradients and hessians of the log-loss, a child's histogram is its parent's minus
+//! its sibling's, and a split sends missing values to whichever side gains more. Defaults are
+//! LightGBM's: 100 trees, 31 leaves, learning rate 0.1, at least 20 rows per leaf.
+
+use crate::{FeatureMatrix, ModelError};
+use serde::{Deserialize, Serialize};
+
+/// Hyper-parameters; [`GbmParams::default`] are LightGBM's defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GbmParams {
+    /// Boosting rounds (trees). Default 100.
+    pub n_trees: usize,
+    /// Shrinkage of every tree's output. Default 0.1.
+    pub learning_rate: f64,
+    /// Leaves per tree. Default 31.
+    pub max_leaves: usize,
+    /// Minimum rows in a leaf. Default 20.
+    pub min_data_in_leaf: usize,
+    /// Minimum sum of hessians in a leaf. Default 1e-3.
+    pub min_sum_hessian: f64,
+    /// L2 regularisation of leaf values. Default 0.
+    pub lambda_l2: f64,
+    /// Bins per feature, at most 255 (one more is kept for missing values). Default 255.
+    pub max_bins: usize,
+}
+
+impl Default for GbmParams {
+    fn default() -> Self {
+        GbmParams {
+            n_trees: 100,
+            learning_rate: 0.1,
+            max_leaves: 31,
+            min_data_in_leaf: 20,
+            min_sum_hessian: 1e-3,
+            lambda_l2: 0.0,
+            max_bins: 255,
+        }
+    }
+}
+
+impl GbmParams {
+    /// Checks every parameter's range.
+    pub fn check(&self) -> Result<(), ModelError> {
+        let bad = |name, value: String, expected| {
+            Err(ModelError::InvalidParam {
+                name,
+                value,
+                expected,
+            })
+        };
+        if self.n_trees == 0 {
+            return bad("n_trees", self.n_trees.to_string(), "at least 1");
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
+            return bad("learning_rate", self.learning_rate.to_string(), "in (0, 1]");
+        }
+        if self.max_leaves < 2 {
+            return bad("max_leaves", self.max_leaves.to_string(), "at least 2");
+        }
+        if self.min_data_in_leaf == 0 {
+            return bad(
+                "min_data_in_leaf",
+                self.min_data_in_leaf.to_string(),
+                "at least 1",
+            );
+        }
+        if self.min_sum_hessian.is_nan() || self.min_sum_hessian < 0.0 {
+            return bad("min_sum_hessian", self.min_sum_hessian.to_string(), "≥ 0");
+        }
+        if self.lambda_l2.is_nan() || self.lambda_l2 < 0.0 {
+            return bad("lambda_l2", self.lambda_l2.to_string(), "≥ 0");
+        }
+        if !(2..=255).contains(&self.max_bins) {
+            return bad("max_bins", self.max_bins.to_string(), "between 2 and 255");
+        }
+        Ok(())
+    }
+
+    /// Fits a model to `x` and binary labels `y`.
+    pub fn fit(&self, x: &FeatureMatrix, y: &[bool]) -> Result<Gbm, ModelError> {
+        self.check()?;
+        fit(self, x, y)
+    }
+}
+
+/// Cut points of one feature: bin `b ≥ 1` holds values in `(upper[b-2], upper[b-1]]`; bin 0 holds
+/// missing values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bins {
+    upper: Vec<f64>,
+}
+
+impl Bins {
+    fn build(values: &[f64], max_bins: usize) -> Bins {
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+        v.sort_by(f64::total_cmp);
+        let mut distinct: Vec<(f64, usize)> = Vec::new();
+        for x in v {
+            match distinct.last_mut() {
+                Some((d, n)) if *d == x => *n += 1,
+                _ => distinct.push((x, 1)),
+            }
+        }
+        if distinct.is_empty() {
+            return Bins {
+                upper: vec![f64::INFINITY],
+            };
+        }
+        let mut upper = Vec::new();
+        if distinct.len() <= max_bins {
+            for w in distinct.windows(2) {
+                upper.push((w[0].0 + w[1].0) / 2.0);
+            }
+        } else {
+            // Equal-frequency cuts on distinct values.
+            let total: usize = distinct.iter().map(|d| d.1).sum();
+            let per_bin = total as f64 / max_bins as f64;
+            let mut acc = 0usize;
+            let mut next = per_bin;
+            for w in distinct.windows(2) {
+                acc += w[0].1;
+                if acc as f64 >= next && upper.len() + 1 < max_bins {
+                    upper.push((w[0].0 + w[1].0) / 2.0);
+                    while next <= acc as f64 {
+                        next += per_bin;
+                    }
+                }
+            }
+        }
+        upper.push(f64::INFINITY);
+        Bins { upper }
+    }
+
+    fn bin(&self, x: f64) -> u8 {
+        if x.is_nan() {
+            return 0;
+        }
+        (self.upper.partition_point(|&u| u < x) + 1) as u8
+    }
+
+    fn count(&self) -> usize {
+        self.upper.len() + 1
+    }
+}
+
+/// A node of a fitted tree: go left when the value is at most `threshold`, missing values as
+/// `missing_left` says. Children `< 0` are leaves: `!child` indexes the leaf values.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    /// Feature index.
+    pub feature: u32,
+    /// Split value.
+    pub threshold: f64,
+    /// Where missing values go.
+    pub missing_left: bool,
+    /// Left child (a node index, or `!leaf`).
+    pub left: i32,
+    /// Right child.
+    pub right: i32,
+}
+
+/// One fitted tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tree {
+    /// Internal nodes; the root is node 0 (a tree with no node is a single leaf).
+    pub nodes: Vec<Node>,
+    /// Leaf outputs (already multiplied by the learning rate).
+    pub leaves: Vec<f64>,
+}
+
+impl Tree {
+    /// The leaf a row falls in.
+    pub fn leaf(&self, row: &dyn Fn(usize) -> f64) -> usize {
+        if self.nodes.is_empty() {
+            return 0;
+        }
+        let mut k = 0i32;
+        loop {
+            let n = &self.nodes[k as usize];
+            let x = row(n.feature as usize);
+            let left = if x.is_nan() {
+                n.missing_left
+            } else {
+                x <= n.threshold
+            };
+            k = if left { n.left } else { n.right };
+            if k < 0 {
+                return (!k) as usize;
+            }
+        }
+    }
+}
+
+/// A fitted gradient-boosted model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gbm {
+    /// Feature names, in order.
+    pub features: Vec<String>,
+    /// Log-odds before the first tree.
+    pub base_score: f64,
+    /// The trees.
+    pub trees: Vec<Tree>,
+    /// Parameters it was fitted with.
+    pub params: GbmParams,
+}
+
+impl Gbm {
+    /// Log-odds of one row given as a feature lookup.
+    pub fn raw_score(&self, row: &dyn Fn(usize) -> f64) -> f64 {
+        self.base_score
+            + self
+                .trees
+                .iter()
+                .map(|t| t.leaves[t.leaf(row)])
+                .sum::<f64>()
+    }
+
+    /// Probability of the positive class for every row of `x`.
+    pub fn predict_proba(&self, x: &FeatureMatrix) -> Result<Vec<f64>, ModelError> {
+        if x.features() != self.features.len() {
+            return Err(ModelError::FeatureCount {
+                expected: self.features.len(),
+                found: x.features(),
+            });
+        }
+        let mut raw = vec![self.base_score; x.rows()];
+        for t in &self.trees {
+            for (i, r) in raw.iter_mut().enumerate() {
+                *r += t.leaves[t.leaf(&|f| x.column(f)[i])];
+            }
+        }
+        Ok(raw.into_iter().map(sigmoid).collect())
+    }
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Bin {
+    g: f64,
+    h: f64,
+    n: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Split {
+    gain: f64,
+    feature: usize,
+    /// Rows with bin ≤ this go left (bins ≥ 1).
+    bin: u8,
+    missing_left: bool,
+}
+
+#[derive(Debug)]
+struct Leaf {
+    start: usize,
+    end: usize,
+    hist: Vec<Bin>,
+    g: f64,
+    h: f64,
+    split: Option<Split>,
+    /// Where this leaf hangs in the tree: (parent node, is left child); `None` for the root.
+    parent: Option<(usize, bool)>,
+}
+
+struct Grower<'a> {
+    p: &'a GbmParams,
+    binned: &'a [Vec<u8>],
+    bins: &'a [Bins],
+    offsets: Vec<usize>,
+    total_bins: usize,
+}
+
+impl Grower<'_> {
+    fn histogram(&self, rows: &[u32], grad: &[f64], hess: &[f64]) -> Vec<Bin> {
+        let mut hist = vec![Bin::default(); self.total_bins];
+        for (f, col) in self.binned.iter().enumerate() {
+            let h = &mut hist[self.offsets[f]..self.offsets[f] + self.bins[f].count()];
+            for &r in rows {
+                let b = &mut h[col[r as usize] as usize];
+                b.g += grad[r as usize];
+                b.h += hess[r as usize];
+                b.n += 1;
+            }
+        }
+        hist
+    }
+
+    fn score(&self, g: f64, h: f64) -> f64 {
+        g * g / (h + self.p.lambda_l2)
+    }
+
+    fn best_split(&self, leaf: &Leaf) -> Option<Split> {
+        let n_total = (leaf.end - leaf.start) as u32;
+        let parent = self.score(leaf.g, leaf.h);
+        let min_n = self.p.min_data_in_leaf as u32;
+        let mut best: Option<Split> = None;
+        for f in 0..self.bins.len() {
+            let h = &leaf.hist[self.offsets[f]..self.offsets[f] + self.bins[f].count()];
+            let missing = h[0];
+            for missing_left in [false, true] {
+                if !missing_left && missing.n == 0 {
+                    // With no missing values both directions are the same split.
+                } else if missing_left && missing.n == 0 {
+                    continue;
+                }
+                let (mut gl, mut hl, mut nl) = if missing_left {
+                    (missing.g, missing.h, missing.n)
+                } else {
+                    (0.0, 0.0, 0)
+                };
+                // The last bin cannot be a split point: everything would go left.
+                for (b, bin) in h.iter().enumerate().take(h.len() - 1).skip(1) {
+                    gl += bin.g;
+                    hl += bin.h;
+                    nl += bin.n;
+                    let nr = n_total - nl;
+                    if nl < min_n || hl < self.p.min_sum_hessian {
+                        continue;
+                    }
+                    if nr < min_n {
+                        break;
+                    }
+                    let (gr, hr) = (leaf.g - gl, leaf.h - hl);
+                    if hr < self.p.min_sum_hessian {
+                        continue;
+                    }
+                    let gain = self.score(gl, hl) + self.score(gr, hr) - parent;
+                    if gain > 1e-12 && best.is_none_or(|s| gain > s.gain) {
+                        best = Some(Split {
+                            gain,
+                            feature: f,
+                            bin: b as u8,
+                            missing_left,
+                        });
+                    }
+                }
+            }
+        }
+        best
+    }
+
+    fn leaf_value(&self, g: f64, h: f64) -> f64 {
+        -g / (h + self.p.lambda_l2) * self.p.learning_rate
+    }
+
+    fn grow(&self, rows: &mut [u32], grad: &[f64], hess: &[f64]) -> (Tree, Vec<(usize, usize)>) {
+        let (g, h) = rows.iter().fold((0.0, 0.0), |(g, h), &r| {
+            (g + grad[r as usize], h + hess[r as usize])
+        });
+        let mut root = Leaf {
+            start: 0,
+            end: rows.len(),
+            hist: self.histogram(rows, grad, hess),
+            g,
+            h,
+            split: None,
+            parent: None,
+        };
+        root.split = self.best_split(&root);
+        let mut leaves = vec![root];
+        let mut nodes: Vec<Node> = Vec::new();
+        while leaves.len() < self.p.max_leaves {
+            let Some((k, split)) = leaves
+                .iter()
+                .enumerate()
+                .filter_map(|(k, l)| l.split.map(|s| (k, s)))
+                .max_by(|a, b| a.1.gain.total_cmp(&b.1.gain))
+            else {
+                break;
+            };
+            let leaf = leaves.swap_remove(k);
+            // Partition the leaf's rows: left first.
+            let col = &self.binned[split.feature];
+            let slice = &mut rows[leaf.start..leaf.end];
+            let goes_left = |r: u32| {
+                let b = col[r as usize];
+                if b == 0 {
+                    split.missing_left
+                } else {
+                    b <= split.bin
+                }
+            };
+            let mut i = 0;
+            for j in 0..slice.len() {
+                if goes_left(slice[j]) {
+                    slice.swap(i, j);
+                    i += 1;
+                }
+            }
+            let mid = leaf.start + i;
+            let node = nodes.len();
+            let threshold = self.bins[split.feature].upper[split.bin as usize - 1];
+            nodes.push(Node {
+                feature: split.feature as u32,
+                threshold,
+                missing_left: split.missing_left,
+                left: 0,
+                right: 0,
+            });
+            if let Some((p, is_left)) = leaf.parent {
+                if is_left {
+                    nodes[p].left = node as i32
+                } else {
+                    nodes[p].right = node as i32
+                }
+            }
+            let (ls, le, rs, re) = (leaf.start, mid, mid, leaf.end);
+            let small_is_left = le - ls <= re - rs;
+            let small = if small_is_left {
+                &rows[ls..le]
+            } else {
+                &rows[rs..re]
+            };
+            let small_hist = self.histogram(small, grad, hess);
+            let large_hist: Vec<Bin> = leaf
+                .hist
+                .iter()
+                .zip(&small_hist)
+                .map(|(p, s)| Bin {
+                    g: p.g - s.g,
+                    h: p.h - s.h,
+                    n: p.n - s.n,
+                })
+                .collect();
+            let sums = |rs: &[u32]| {
+                rs.iter().fold((0.0, 0.0), |(g, h), &r| {
+                    (g + grad[r as usize], h + hess[r as usize])
+                })
+            };
+            let (lg, lh) = sums(&rows[ls..le]);
+            let (lhist, rhist) = if small_is_left {
+                (small_hist, large_hist)
+            } else {
+                (large_hist, small_hist)
+            };
+            let mut left = Leaf {
+                start: ls,
+                end: le,
+                hist: lhist,
+                g: lg,
+                h: lh,
+                split: None,
+                parent: Some((node, true)),
+            };
+            let mut right = Leaf {
+                start: rs,
+                end: re,
+                hist: rhist,
+                g: leaf.g - lg,
+                h: leaf.h - lh,
+                split: None,
+                parent: Some((node, false)),
+            };
+            left.split = self.best_split(&left);
+            right.split = self.best_split(&right);
+            leaves.push(left);
+            leaves.push(right);
+        }
+        // Number the leaves and hang them on their parents.
+        let mut values = Vec::with_capacity(leaves.len());
+        let mut ranges = Vec::with_capacity(leaves.len());
+        for (k, l) in leaves.iter().enumerate() {
+            values.push(self.leaf_value(l.g, l.h));
+            ranges.push((l.start, l.end));
+            if let Some((p, is_left)) = l.parent {
+                let child = !(k as i32);
+                if is_left {
+                    nodes[p].left = child
+                } else {
+                    nodes[p].right = child
+                }
+            }
+        }
+        (
+            Tree {
+                nodes,
+                leaves: values,
+            },
+            ranges,
+        )
+    }
+}
+
+fn fit(p: &GbmParams, x: &FeatureMatrix, y: &[bool]) -> Result<Gbm, ModelError> {
+    let n = x.rows();
+    if y.len() != n {
+        return Err(ModelError::LengthMismatch {
+            rows: n,
+            labels: y.len(),
+        });
+    }
+    if n == 0 || x.features() == 0 {
+        return Err(ModelError::Empty {
+            rows: n,
+            features: x.features(),
+        });
+    }
+    let positives = y.iter().filter(|v| **v).count();
+    if positives == 0 || positives == n {
+        return Err(ModelError::OneClass { positives, rows: n });
+    }
+    let bins: Vec<Bins> = (0..x.features())
+        .map(|f| Bins::build(x.column(f), p.max_bins))
+        .collect();
+    let binned: Vec<Vec<u8>> = (0..x.features())
+        .map(|f| x.column(f).iter().map(|&v| bins[f].bin(v)).collect())
+        .collect();
+    let mut offsets = Vec::with_capacity(bins.len());
+    let mut total_bins = 0;
+    for b in &bins {
+        offsets.push(total_bins);
+        total_bins += b.count();
+    }
+    let grower = Grower {
+        p,
+        binned: &binned,
+        bins: &bins,
+        offsets,
+        total_bins,
+    };
+    let rate = positives as f64 / n as f64;
+    let base_score = (rate / (1.0 - rate)).ln();
+    let mut raw = vec![base_score; n];
+    let mut grad = vec![0.0; n];
+    let mut hess = vec![0.0; n];
+    let mut trees = Vec::with_capacity(p.n_trees);
+    let mut rows: Vec<u32> = (0..n as u32).collect();
+    for _ in 0..p.n_trees {
+        for i in 0..n {
+            let prob = sigmoid(raw[i]);
+            grad[i] = prob - f64::from(u8::from(y[i]));
+            hess[i] = (prob * (1.0 - prob)).max(1e-16);
+        }
+        let (tree, ranges) = grower.grow(&mut rows, &grad, &hess);
+        for (leaf, (s, e)) in ranges.into_iter().enumerate() {
+            for &r in &rows[s..e] {
+                raw[r as usize] += tree.leaves[leaf];
+            }
+        }
+        trees.push(tree);
+    }
+    Ok(Gbm {
+        features: x.names().to_vec(),
+        base_score,
+        trees,
+        params: p.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::auc;
+
+    fn lcg(seed: &mut u64) -> f64 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (*seed >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// y depends on x0 (step) and x1 (interaction with x2); x3 is noise with missing values.
+    fn data(n: usize, seed: u64) -> (FeatureMatrix, Vec<bool>) {
+        let mut s = seed;
+        let mut cols: Vec<Vec<f64>> = (0..4).map(|_| Vec::with_capacity(n)).collect();
+        let mut y = Vec::with_capacity(n);
+        for _ in 0..n {
+            let x: Vec<f64> = (0..4).map(|_| lcg(&mut s)).collect();
+            let logit: f64 = if x[0] > 0.6 { 1.5 } else { -1.0 }
+                + if (x[1] > 0.5) == (x[2] > 0.5) {
+                    1.0
+                } else {
+                    -1.0
+                };
+            y.push(lcg(&mut s) < 1.0 / (1.0 + (-logit).exp()));
+            for f in 0..4 {
+                let v = if f == 3 && x[3] < 0.2 { f64::NAN } else { x[f] };
+                cols[f].push(v);
+            }
+        }
+        (
+            FeatureMatrix::new((0..4).map(|f| format!("x{f}")).collect(), cols).unwrap(),
+            y,
+        )
+    }
+
+    #[test]
+    fn learns_steps_and_interactions_and_generalises() {
+        let (x, y) = data(20_000, 1);
+        let m = GbmParams::default().fit(&x, &y).unwrap();
+        let (xt, yt) = data(10_000, 2);
+        let p = m.predict_proba(&xt).unwrap();
+        // The Bayes-optimal AUC of this problem is about 0.81.
+        let a = auc(&yt, &p);
+        assert!(a > 0.79, "test AUC {a}");
+        assert!(m.trees.iter().all(|t| t.leaves.len() <= 31));
+    }
+
+    #[test]
+    fn bins_put_missing_apart_and_respect_the_limit() {
+        let b = Bins::build(&[1.0, 2.0, 2.0, 3.0, f64::NAN], 255);
+        assert_eq!(b.bin(f64::NAN), 0);
+        assert_eq!(
+            (b.bin(1.0), b.bin(2.0), b.bin(3.0), b.bin(99.0)),
+            (1, 2, 3, 3)
+        );
+        let many: Vec<f64> = (0..10_000).map(f64::from).collect();
+        let b = Bins::build(&many, 16);
+        assert!(b.count() <= 17, "{}", b.count());
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        let (x, y) = data(100, 3);
+        assert!(matches!(
+            GbmParams {
+                learning_rate: 0.0,
+                ..Default::default()
+            }
+            .fit(&x, &y),
+            Err(ModelError::InvalidParam { .. })
+        ));
+        assert!(matches!(
+            GbmParams::default().fit(&x, &y[..50]),
+            Err(ModelError::LengthMismatch { .. })
+        ));
+        assert!(matches!(
+            GbmParams::default().fit(&x, &[true; 100]),
+            Err(ModelError::OneClass { .. })
+        ));
+    }
+
+    #[test]
+    fn models_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Gbm>();
+        check::<GbmParams>();
+    }
+}

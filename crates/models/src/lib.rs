@@ -1,0 +1,21 @@
+//! Risk and response models: what is trained, how it is scored, and how it is judged.
+//!
+//! This crate owns the learning algorithms forbear trains and serves — gradient-boosted decision
+//! trees ([`gbm`]) today; scorecards, calibration, reason codes and bundles as the risk-model
+//! issue proceeds — and the metrics they are judged by ([`metrics`]). It reads no files and
+//! knows no data contract: it takes a [`FeatureMatrix`] and labels, so the same code trains on
+//! the simulator's history, on a data scientist's own table, and scores inside the service.
+//!
+//! Models follow linfa's shape: hyper-parameters are a checked value with documented defaults,
+//! fitting returns a model, and a fitted model predicts. The gradient booster is our own
+//! (histogram-based, leaf-wise, like LightGBM) because linfa has none and the Rust crates measured
+//! on the Taiwan data fell short of the accuracy bar (see `benches/RESULTS.md`).
+
+pub mod error;
+pub mod gbm;
+pub mod matrix;
+pub mod metrics;
+
+pub use error::ModelError;
+pub use gbm::{Gbm, GbmParams};
+pub use matrix::FeatureMatrix;

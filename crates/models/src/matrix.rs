@@ -1,0 +1,73 @@
+//! A dense feature matrix, stored by column (how Arrow hands data over and how trees scan it).
+
+use crate::ModelError;
+
+/// Rows × features of `f64`, column-major; `NaN` is a missing value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureMatrix {
+    names: Vec<String>,
+    columns: Vec<Vec<f64>>,
+    rows: usize,
+}
+
+impl FeatureMatrix {
+    /// A matrix from named columns of equal length.
+    pub fn new(names: Vec<String>, columns: Vec<Vec<f64>>) -> Result<Self, ModelError> {
+        let rows = columns.first().map_or(0, Vec::len);
+        if names.len() != columns.len() {
+            return Err(ModelError::FeatureCount {
+                expected: names.len(),
+                found: columns.len(),
+            });
+        }
+        if let Some(c) = columns.iter().find(|c| c.len() != rows) {
+            return Err(ModelError::LengthMismatch {
+                rows,
+                labels: c.len(),
+            });
+        }
+        Ok(FeatureMatrix {
+            names,
+            columns,
+            rows,
+        })
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of features.
+    pub fn features(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Feature names.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// One column.
+    pub fn column(&self, f: usize) -> &[f64] {
+        &self.columns[f]
+    }
+
+    /// The rows at `index`, in that order.
+    pub fn take(&self, index: &[usize]) -> FeatureMatrix {
+        FeatureMatrix {
+            names: self.names.clone(),
+            columns: self
+                .columns
+                .iter()
+                .map(|c| index.iter().map(|&i| c[i]).collect())
+                .collect(),
+            rows: index.len(),
+        }
+    }
+
+    /// Row `i` as a vector.
+    pub fn row(&self, i: usize) -> Vec<f64> {
+        self.columns.iter().map(|c| c[i]).collect()
+    }
+}
