@@ -213,3 +213,55 @@ fn generate_refuses_to_overwrite_a_dataset() {
         .success()
     );
 }
+
+#[test]
+fn train_table_writes_a_bundle_and_explains_bad_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("loans.csv");
+    let mut content = String::from("income;region;defaulted\n");
+    for i in 0..400 {
+        let income = 1000 + (i * 37) % 3000;
+        let bad = if (income < 1800) ^ (i % 7 == 0) {
+            "yes"
+        } else {
+            "no"
+        };
+        content.push_str(&format!("{income};{};{bad}\n", ["north", "south"][i % 2]));
+    }
+    std::fs::write(&csv, content).unwrap();
+    let out = dir.path().join("bundle");
+    let o = forbear(&[
+        "train",
+        "table",
+        "--input",
+        csv.to_str().unwrap(),
+        "--target",
+        "defaulted",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("bad = \"yes\""), "{stdout}");
+    assert!(out.join("card.json").is_file() && out.join("bundle.json").is_file());
+    let o = forbear(&[
+        "train",
+        "table",
+        "--input",
+        csv.to_str().unwrap(),
+        "--target",
+        "region",
+        "--positive",
+        "east",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o)
+            .1
+            .contains("--positive \"east\" is not a value of target column \"region\""),
+        "{}",
+        text(&o).1
+    );
+}

@@ -3,6 +3,7 @@
 
 mod generate;
 mod quickstart;
+mod train;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +37,9 @@ enum Command {
     Quickstart(quickstart::Args),
     /// Simulate a portfolio's payment history (with its ground truth) as a Parquet dataset.
     Generate(generate::Args),
+    /// Train models; `forbear train table` takes any CSV or Parquet table with a binary target.
+    #[command(subcommand)]
+    Train(train::Command),
     /// Check a dataset directory against the data contract; lists every problem with file,
     /// column and row, and exits non-zero if there is any.
     Validate(validate::Args),
@@ -52,6 +56,7 @@ fn init_tracing(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 }
@@ -63,6 +68,7 @@ fn main() -> ExitCode {
         Command::Quickstart(args) => quickstart::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Train(cmd) => train::run(cmd),
     };
     match result {
         Ok(code) => code,

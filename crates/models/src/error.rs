@@ -22,4 +22,14 @@ pub enum ModelError {
     /// A matrix whose columns differ from the model's.
     #[error("the model expects {expected} features, got {found}")]
     FeatureCount { expected: usize, found: usize },
+    /// A missing or infinite value where a model needs a number (logistic regression).
+    #[error(
+        "feature {feature} is {value} in row {row}: this model needs finite values (bin or \
+         impute missing values first)"
+    )]
+    NotFinite {
+        feature: String,
+        row: usize,
+        value: f64,
+    },
 }

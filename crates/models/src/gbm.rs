@@ -162,6 +162,9 @@ pub struct Node {
     pub left: i32,
     /// Right child.
     pub right: i32,
+    /// Loss reduction of the split (for feature importance).
+    #[serde(default)]
+    pub gain: f64,
 }
 
 /// One fitted tree.
@@ -218,6 +221,19 @@ impl Gbm {
                 .iter()
                 .map(|t| t.leaves[t.leaf(row)])
                 .sum::<f64>()
+    }
+
+    /// Total split gain per feature, normalised to sum to 1 (0 for unused features).
+    pub fn importance(&self) -> Vec<f64> {
+        let mut g = vec![0.0; self.features.len()];
+        for n in self.trees.iter().flat_map(|t| &t.nodes) {
+            g[n.feature as usize] += n.gain;
+        }
+        let total: f64 = g.iter().sum();
+        if total > 0.0 {
+            g.iter_mut().for_each(|v| *v /= total);
+        }
+        g
     }
 
     /// Probability of the positive class for every row of `x`.
@@ -404,6 +420,7 @@ impl Grower<'_> {
                 missing_left: split.missing_left,
                 left: 0,
                 right: 0,
+                gain: split.gain,
             });
             if let Some((p, is_left)) = leaf.parent {
                 if is_left {

@@ -13,9 +13,15 @@
 
 pub mod error;
 pub mod gbm;
+pub mod logistic;
 pub mod matrix;
 pub mod metrics;
+pub mod scorecard;
+pub mod spec;
 
 pub use error::ModelError;
 pub use gbm::{Gbm, GbmParams};
+pub use logistic::{LogisticModel, LogisticParams};
 pub use matrix::FeatureMatrix;
+pub use scorecard::{Reason, Scorecard, ScorecardParams};
+pub use spec::{FeatureDef, FeatureKind, FeatureSpec, RawValue};

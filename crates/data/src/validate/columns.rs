@@ -45,7 +45,7 @@ impl<'a> Strs<'a> {
         Self::from_array(column(batch, name).as_ref())
     }
 
-    fn from_array(a: &'a dyn Array) -> Strs<'a> {
+    pub(crate) fn from_array(a: &'a dyn Array) -> Strs<'a> {
         match a.data_type() {
             DataType::Utf8 => Strs::Plain(a.as_string::<i32>()),
             DataType::LargeUtf8 => Strs::Large(a.as_string::<i64>()),

@@ -22,6 +22,12 @@ use std::path::{Path, PathBuf};
 
 pub(crate) use keys::Keys;
 
+/// Every value of a string column in any encoding, `None` for nulls.
+pub(crate) fn text_values(a: &dyn Array) -> Vec<Option<String>> {
+    let s = columns::Strs::from_array(a);
+    (0..a.len()).map(|i| s.get(i).map(str::to_owned)).collect()
+}
+
 /// Problems kept in the report per file and column (the rest are counted).
 pub const SHOWN_PER_COLUMN: usize = 20;
 

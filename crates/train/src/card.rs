@@ -1,0 +1,283 @@
+//! Model bundles and model cards: what a trained model is, how it was made, how good it is.
+//!
+//! A bundle is a directory: `bundle.json` (feature spec, models, training fingerprint,
+//! versions), `card.json` (metrics for machines), `card.md` (the same for a credit-risk
+//! reviewer) and `checksums.sha256` (in `sha256sum -c` format). It is written to a temporary
+//! directory beside the target and renamed into place, so a bundle is never seen half-written.
+
+use crate::TrainError;
+use crate::evaluate::mean_sd;
+use crate::tabular::{TableModel, TrainedTable};
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Version of the bundle layout.
+pub const BUNDLE_FORMAT: &str = "forbear-bundle-1";
+
+/// Hex SHA-256 of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// Where the training data came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fingerprint {
+    /// The input file.
+    pub input: String,
+    /// SHA-256 of its bytes.
+    pub sha256: String,
+    /// Rows used (with a target).
+    pub rows: usize,
+    /// Share of the bad outcome.
+    pub positive_rate: f64,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
+    move |source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The machine-readable card of a table model.
+pub fn card_json(t: &TrainedTable, fp: &Fingerprint, seed: u64) -> serde_json::Value {
+    let best = &t.models[t.best];
+    let names = t.prepared.spec.names();
+    let models: Vec<_> = t
+        .models
+        .iter()
+        .map(|m| {
+            let mut v = json!({
+                "kind": m.model.kind(),
+                "metrics": m.holdout,
+                "fit_seconds": m.fit_seconds,
+                "deciles": m.deciles,
+                "feature_importance": importance(&names, &m.model),
+            });
+            if !m.cv_auc.is_empty() {
+                let (mean, sd) = mean_sd(&m.cv_auc);
+                v["cv"] = json!({ "auc_mean": mean, "auc_sd": sd, "folds": m.cv_auc });
+            }
+            v
+        })
+        .collect();
+    let mut card = json!({
+        "format": "forbear-card-1",
+        "task": "binary classification",
+        "target": { "positive": t.prepared.positive, "negative": t.prepared.negative },
+        "training": fp,
+        "seed": seed,
+        "split": { "train_rows": t.split.0, "holdout_rows": t.split.1, "holdout": "stratified random" },
+        "best_model": best.model.kind(),
+        "metrics": best.holdout,
+        "models": models,
+        "calibration": best.deciles,
+        "features": t.prepared.spec.features,
+        "excluded_columns": t.prepared.excluded.iter().map(|(n, why)| json!({"column": n, "reason": why})).collect::<Vec<_>>(),
+        "rows_without_target": t.prepared.missing_target,
+    });
+    if let Some(sc) = t.models.iter().find_map(|m| match &m.model {
+        TableModel::Scorecard(sc) => Some(sc),
+        TableModel::Gbm(_) => None,
+    }) {
+        card["scorecard"] = json!({
+            "base_score": sc.params.base_score,
+            "base_odds": sc.params.base_odds,
+            "pdo": sc.params.pdo,
+            "points": sc.points_table().into_iter().map(|(f, b, p)| json!({"feature": f, "bin": b, "points": p})).collect::<Vec<_>>(),
+            "dropped": sc.dropped,
+        });
+    }
+    if let Some((mean, sd)) = t.cv(t.best) {
+        let per_kind: Vec<_> = (0..t.models.len())
+            .filter_map(|i| t.cv(i).map(|(m, s)| json!({ "kind": t.models[i].model.kind(), "auc_mean": m, "auc_sd": s })))
+            .collect();
+        let k = t.models[t.best].cv_auc.len();
+        card["cv"] = json!({ "k": k, "stratified": true, "auc_mean": mean, "auc_sd": sd, "models": per_kind });
+    }
+    card
+}
+
+fn importance(names: &[String], m: &TableModel) -> Vec<serde_json::Value> {
+    let mut v: Vec<(String, f64)> = names.iter().cloned().zip(m.importance()).collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1));
+    v.into_iter()
+        .map(|(f, i)| json!({ "feature": f, "importance": i }))
+        .collect()
+}
+
+/// The human-readable card.
+pub fn card_markdown(t: &TrainedTable, fp: &Fingerprint, name: &str) -> String {
+    let best = &t.models[t.best];
+    let mut md = String::new();
+    let _ = writeln!(md, "# Model card: {name}\n");
+    let _ = writeln!(
+        md,
+        "Binary classifier of `{}` (bad outcome) against `{}`, trained by forbear {} on `{}` \
+         ({} rows, {:.2} % bad; SHA-256 `{}`).\n",
+        t.prepared.positive,
+        t.prepared.negative,
+        env!("CARGO_PKG_VERSION"),
+        fp.input,
+        fp.rows,
+        100.0 * fp.positive_rate,
+        &fp.sha256[..16]
+    );
+    let _ = writeln!(
+        md,
+        "## Evaluation\n\nStratified random holdout of {} rows (trained on {}).\n",
+        t.split.1, t.split.0
+    );
+    let _ = writeln!(
+        md,
+        "| model | AUC | Gini | KS | Brier | log-loss | CV AUC |\n|---|---|---|---|---|---|---|"
+    );
+    for (i, m) in t.models.iter().enumerate() {
+        let cv = t
+            .cv(i)
+            .map_or("–".to_owned(), |(a, s)| format!("{a:.4} ± {s:.4}"));
+        let h = m.holdout;
+        let _ = writeln!(
+            md,
+            "| {}{} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {cv} |",
+            m.model.kind(),
+            if i == t.best { " (best)" } else { "" },
+            h.auc,
+            h.gini,
+            h.ks,
+            h.brier,
+            h.log_loss
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\n## Calibration and gains of the best model ({})\n",
+        best.model.kind()
+    );
+    let _ = writeln!(
+        md,
+        "| decile | rows | mean predicted | observed | cumulative capture | lift |\n|---|---|---|---|---|---|"
+    );
+    for d in &best.deciles {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {:.4} | {:.4} | {:.1} % | {:.2} |",
+            d.decile,
+            d.count,
+            d.mean_predicted,
+            d.observed_rate,
+            100.0 * d.cumulative_capture,
+            d.lift
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\n## Features\n\n| feature | type | importance |\n|---|---|---|"
+    );
+    let imp = best.model.importance();
+    for (f, i) in t.prepared.spec.features.iter().zip(imp) {
+        let kind = match &f.kind {
+            forbear_models::FeatureKind::Numeric => "numeric".to_owned(),
+            forbear_models::FeatureKind::Categorical { categories } => {
+                format!("categorical ({} values)", categories.len())
+            }
+        };
+        let _ = writeln!(md, "| `{}` | {kind} | {:.3} |", f.name, i);
+    }
+    if let Some(sc) = t.models.iter().find_map(|m| match &m.model {
+        TableModel::Scorecard(sc) => Some(sc),
+        TableModel::Gbm(_) => None,
+    }) {
+        let _ = writeln!(
+            md,
+            "\n## Scorecard points\n\nBase score {} at odds {}:1, {} points to double the odds. Higher is safer.\n\n| feature | bin | points |\n|---|---|---|",
+            sc.params.base_score, sc.params.base_odds, sc.params.pdo
+        );
+        for (f, b, p) in sc.points_table() {
+            let _ = writeln!(md, "| `{f}` | {b} | {p:.2} |");
+        }
+    }
+    if !t.prepared.excluded.is_empty() {
+        let _ = writeln!(md, "\nColumns not used:\n");
+        for (n, why) in &t.prepared.excluded {
+            let _ = writeln!(md, "- `{n}`: {why}");
+        }
+    }
+    md
+}
+
+/// Writes the bundle of a table model to `dir` (refusing to replace one unless `overwrite`).
+pub fn write_table_bundle(
+    t: &TrainedTable,
+    fp: &Fingerprint,
+    seed: u64,
+    dir: &Path,
+    overwrite: bool,
+) -> Result<PathBuf, TrainError> {
+    if dir.exists() && !overwrite {
+        return Err(TrainError::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "already exists; choose another --out or pass --overwrite",
+            ),
+        });
+    }
+    let name = dir
+        .file_name()
+        .map_or_else(|| "model".to_owned(), |n| n.to_string_lossy().into_owned());
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(io(parent))?;
+    let tmp = parent.join(format!(".{name}.partial"));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    let bundle = json!({
+        "format": BUNDLE_FORMAT,
+        "name": name,
+        "kind": "table",
+        "created_by": format!("forbear {}", env!("CARGO_PKG_VERSION")),
+        "target": { "positive": t.prepared.positive, "negative": t.prepared.negative },
+        "spec": t.prepared.spec,
+        "best": t.models[t.best].model.kind(),
+        "models": t.models.iter().map(|m| &m.model).collect::<Vec<_>>(),
+        "training": fp,
+        "seed": seed,
+    });
+    let files = [
+        (
+            "bundle.json",
+            serde_json::to_vec(&bundle).unwrap_or_default(),
+        ),
+        (
+            "card.json",
+            serde_json::to_vec_pretty(&card_json(t, fp, seed)).unwrap_or_default(),
+        ),
+        ("card.md", card_markdown(t, fp, &name).into_bytes()),
+    ];
+    let mut sums = String::new();
+    for (file, bytes) in &files {
+        let path = tmp.join(file);
+        std::fs::write(&path, bytes).map_err(io(&path))?;
+        let _ = writeln!(sums, "{}  {file}", sha256_hex(bytes));
+    }
+    let path = tmp.join("checksums.sha256");
+    std::fs::write(&path, sums).map_err(io(&path))?;
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(io(dir))?;
+    }
+    std::fs::rename(&tmp, dir).map_err(io(dir))?;
+    Ok(dir.to_path_buf())
+}

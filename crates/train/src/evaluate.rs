@@ -1,0 +1,114 @@
+//! What is measured on held-out data, the same for every model.
+
+use forbear_models::metrics;
+use serde::Serialize;
+
+/// The headline metrics of a model on held-out rows.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Metrics {
+    /// Area under the ROC curve.
+    pub auc: f64,
+    /// `2·AUC − 1`.
+    pub gini: f64,
+    /// Kolmogorov–Smirnov statistic.
+    pub ks: f64,
+    /// Mean squared error of the probability.
+    pub brier: f64,
+    /// Mean negative log-likelihood.
+    pub log_loss: f64,
+}
+
+impl Metrics {
+    /// Measures probabilities `p` against labels `y`.
+    pub fn of(y: &[bool], p: &[f64]) -> Metrics {
+        Metrics {
+            auc: metrics::auc(y, p),
+            gini: metrics::gini(y, p),
+            ks: metrics::ks(y, p),
+            brier: metrics::brier(y, p),
+            log_loss: metrics::log_loss(y, p),
+        }
+    }
+}
+
+/// One tenth of the rows, by predicted probability (decile 1 = riskiest).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decile {
+    /// 1 to 10.
+    pub decile: usize,
+    /// Rows in it.
+    pub count: usize,
+    /// Lowest and highest predicted probability in it.
+    pub p_min: f64,
+    /// Highest predicted probability.
+    pub p_max: f64,
+    /// Mean predicted probability.
+    pub mean_predicted: f64,
+    /// Observed share of positives.
+    pub observed_rate: f64,
+    /// Share of all positives captured from decile 1 to this one (gains).
+    pub cumulative_capture: f64,
+    /// Observed rate over the overall rate (lift).
+    pub lift: f64,
+}
+
+/// The calibration and gains table: rows sorted by risk, cut into ten equal groups.
+pub fn deciles(y: &[bool], p: &[f64]) -> Vec<Decile> {
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+    let positives = y.iter().filter(|v| **v).count().max(1) as f64;
+    let overall = positives / p.len().max(1) as f64;
+    let mut out = Vec::with_capacity(10);
+    let mut captured = 0.0;
+    for d in 0..10 {
+        let (s, e) = (d * p.len() / 10, (d + 1) * p.len() / 10);
+        let rows = &order[s..e];
+        if rows.is_empty() {
+            continue;
+        }
+        let pos = rows.iter().filter(|&&i| y[i]).count() as f64;
+        captured += pos;
+        let n = rows.len() as f64;
+        let observed = pos / n;
+        out.push(Decile {
+            decile: d + 1,
+            count: rows.len(),
+            p_min: rows.iter().map(|&i| p[i]).fold(f64::INFINITY, f64::min),
+            p_max: rows.iter().map(|&i| p[i]).fold(f64::NEG_INFINITY, f64::max),
+            mean_predicted: rows.iter().map(|&i| p[i]).sum::<f64>() / n,
+            observed_rate: observed,
+            cumulative_capture: captured / positives,
+            lift: observed / overall,
+        });
+    }
+    out
+}
+
+/// Mean and sample standard deviation.
+pub fn mean_sd(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let sd = if v.len() > 1 {
+        (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+    } else {
+        0.0
+    };
+    (mean, sd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deciles_capture_everything_and_rank_by_risk() {
+        let p: Vec<f64> = (0..1000).map(|i| f64::from(i) / 1000.0).collect();
+        let y: Vec<bool> = (0..1000).map(|i| i % 10 == 0 || i > 900).collect();
+        let d = deciles(&y, &p);
+        assert_eq!(d.len(), 10);
+        assert!((d[9].cumulative_capture - 1.0).abs() < 1e-12);
+        assert!(d[0].observed_rate > d[5].observed_rate);
+        assert!(d[0].mean_predicted > d[9].mean_predicted);
+        assert_eq!(mean_sd(&[1.0, 3.0]), (2.0, 2f64.sqrt()));
+    }
+}
