@@ -1,7 +1,8 @@
 //! `forbear train …`: models from data.
 
 use anyhow::{Context, Result};
-use forbear_train::card::{Fingerprint, sha256_hex, write_table_bundle};
+use forbear_train::card::{CardExtra, Fingerprint, sha256_hex, write_table_bundle};
+use forbear_train::{RiskOptions, train_risk};
 use forbear_train::{TableOptions, train_table};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +14,35 @@ pub enum Command {
     /// evaluated on a stratified 20% holdout (and K-fold cross-validation with --cv), written
     /// as a model bundle with a model card.
     Table(TableArgs),
+    /// Train delinquency-risk models on a dataset of the data contract (e.g. from `forbear
+    /// generate`): point-in-time features at month ends, label "reaches --dpd days past due within
+    /// --horizon days", validated out of time and on a random holdout.
+    Risk(RiskArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RiskArgs {
+    /// Dataset directory (validated first).
+    #[arg(long)]
+    data: PathBuf,
+    /// Days past due that count as the bad outcome.
+    #[arg(long = "dpd", default_value_t = 30, value_parser = clap::builder::TypedValueParser::map(clap::builder::PossibleValuesParser::new(["30", "60", "90"]), |s: String| s.parse::<u32>().unwrap_or(30)))]
+    dpd: u32,
+    /// Days after the snapshot within which the threshold must be reached.
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(i64).range(7..=365))]
+    horizon: i64,
+    /// Seed of the random holdout and folds.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Also run stratified K-fold cross-validation.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..=20))]
+    cv: Option<u32>,
+    /// Bundle directory.
+    #[arg(long, default_value = "models/risk")]
+    out: PathBuf,
+    /// Replace an existing bundle directory.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -49,7 +79,106 @@ pub struct TableArgs {
 pub fn run(cmd: Command) -> Result<ExitCode> {
     match cmd {
         Command::Table(args) => table(args),
+        Command::Risk(args) => risk(args),
     }
+}
+
+fn risk(args: RiskArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    let opts = RiskOptions {
+        dpd_threshold: args.dpd,
+        horizon_days: args.horizon,
+        seed: args.seed,
+        cv: args.cv.map(|k| k as usize),
+    };
+    let trained = train_risk(&args.data, &opts, &|step| tracing::info!("{step}"))?;
+    let t = &trained.table;
+    let p = &t.prepared;
+    let snaps: Vec<String> = trained.snapshots.iter().map(ToString::to_string).collect();
+    println!(
+        "{}: {} account-snapshots on {} month ends ({}), {:.2} % {}",
+        args.data.display(),
+        p.y.len(),
+        snaps.len(),
+        snaps.join(", "),
+        100.0 * p.y.iter().filter(|v| **v).count() as f64 / p.y.len().max(1) as f64,
+        p.positive
+    );
+    let mut md = String::from(
+        "\n## Out-of-time validation\n\n| model | test snapshot | train rows | test rows | AUC | KS | Brier |\n|---|---|---|---|---|---|---|\n",
+    );
+    for o in &trained.oot {
+        println!(
+            "{} out of time (trained before {}, tested on it): AUC {:.4}, KS {:.4}",
+            o.kind, o.test_snapshot, o.metrics.auc, o.metrics.ks
+        );
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {:.4} | {:.4} | {:.4} |\n",
+            o.kind,
+            o.test_snapshot,
+            o.rows.0,
+            o.rows.1,
+            o.metrics.auc,
+            o.metrics.ks,
+            o.metrics.brier
+        ));
+    }
+    for (i, m) in t.models.iter().enumerate() {
+        println!(
+            "{}{}: random holdout AUC {:.4}, KS {:.4}",
+            m.model.kind(),
+            if i == t.best { " (best)" } else { "" },
+            m.holdout.auc,
+            m.holdout.ks
+        );
+    }
+    let fp = Fingerprint {
+        input: args.data.display().to_string(),
+        sha256: dataset_fingerprint(&args.data)?,
+        rows: p.y.len(),
+        positive_rate: p.y.iter().filter(|v| **v).count() as f64 / p.y.len().max(1) as f64,
+    };
+    let extra = CardExtra {
+        json: vec![
+            ("out_of_time", serde_json::to_value(&trained.oot)?),
+            ("snapshots", serde_json::to_value(&snaps)?),
+            (
+                "label",
+                serde_json::json!({ "dpd": args.dpd, "horizon_days": args.horizon }),
+            ),
+        ],
+        markdown: md,
+    };
+    let dir = write_table_bundle(t, &fp, args.seed, &args.out, args.overwrite, &extra)?;
+    println!(
+        "bundle written to {} in {:.1}s (card: {}/card.md)",
+        dir.display(),
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SHA-256 over the dataset's table files, in name order (`name  sha256` lines, hashed).
+fn dataset_fingerprint(dir: &std::path::Path) -> Result<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect();
+    files.sort();
+    let mut listing = String::new();
+    for f in files {
+        let bytes = std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?;
+        listing.push_str(&format!(
+            "{}  {}\n",
+            sha256_hex(&bytes),
+            f.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        ));
+    }
+    Ok(sha256_hex(listing.as_bytes()))
 }
 
 fn table(args: TableArgs) -> Result<ExitCode> {
@@ -113,7 +242,14 @@ fn table(args: TableArgs) -> Result<ExitCode> {
             .map_or_else(|| "table".into(), |s| s.to_string_lossy().into_owned());
         PathBuf::from("models").join(stem)
     });
-    let dir = write_table_bundle(&trained, &fp, args.seed, &out, args.overwrite)?;
+    let dir = write_table_bundle(
+        &trained,
+        &fp,
+        args.seed,
+        &out,
+        args.overwrite,
+        &CardExtra::default(),
+    )?;
     println!(
         "bundle written to {} in {:.1}s (card: {}/card.md)",
         dir.display(),

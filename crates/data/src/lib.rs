@@ -13,6 +13,7 @@
 //! result.
 
 pub mod cell;
+pub mod columns;
 pub mod contract;
 pub mod error;
 pub mod read;

@@ -33,6 +33,8 @@ pub const RISK_FEATURES: [&str; 32] = [
     "reversed_payments_12m",
     "autopay",
     "services",
+    // Category codes: positions in `CustomerType::ALL`, `ServiceLevel::ALL`, `Product::ALL`,
+    // `AgeBand::ALL`.
     "customer_type",
     "service_level",
     "product",
@@ -44,9 +46,6 @@ pub const RISK_FEATURES: [&str; 32] = [
     "resp_messaging",
     "resp_letter",
 ];
-
-/// The features among [`RISK_FEATURES`] that are category codes, not quantities.
-pub const RISK_CATEGORICAL: [&str; 4] = ["customer_type", "service_level", "product", "age_band"];
 
 /// Days past due and money received, day by day, each day computed from what was known that day.
 #[derive(Debug, Clone, PartialEq)]

@@ -214,6 +214,15 @@ pub fn card_markdown(t: &TrainedTable, fp: &Fingerprint, name: &str) -> String {
     md
 }
 
+/// What a pipeline adds to the card of the models it trained (e.g. out-of-time validation).
+#[derive(Debug, Clone, Default)]
+pub struct CardExtra {
+    /// Keys added to `card.json`.
+    pub json: Vec<(&'static str, serde_json::Value)>,
+    /// Text appended to `card.md`.
+    pub markdown: String,
+}
+
 /// Writes the bundle of a table model to `dir` (refusing to replace one unless `overwrite`).
 pub fn write_table_bundle(
     t: &TrainedTable,
@@ -221,6 +230,7 @@ pub fn write_table_bundle(
     seed: u64,
     dir: &Path,
     overwrite: bool,
+    extra: &CardExtra,
 ) -> Result<PathBuf, TrainError> {
     if dir.exists() && !overwrite {
         return Err(TrainError::Io {
@@ -261,11 +271,17 @@ pub fn write_table_bundle(
             "bundle.json",
             serde_json::to_vec(&bundle).unwrap_or_default(),
         ),
+        ("card.json", {
+            let mut card = card_json(t, fp, seed);
+            for (k, v) in &extra.json {
+                card[*k] = v.clone();
+            }
+            serde_json::to_vec_pretty(&card).unwrap_or_default()
+        }),
         (
-            "card.json",
-            serde_json::to_vec_pretty(&card_json(t, fp, seed)).unwrap_or_default(),
+            "card.md",
+            (card_markdown(t, fp, &name) + &extra.markdown).into_bytes(),
         ),
-        ("card.md", card_markdown(t, fp, &name).into_bytes()),
     ];
     let mut sums = String::new();
     for (file, bytes) in &files {

@@ -8,6 +8,9 @@ pub enum TrainError {
     /// The input could not be read.
     #[error(transparent)]
     Table(#[from] forbear_data::TableError),
+    /// The dataset could not be read or breaks the contract.
+    #[error(transparent)]
+    Data(#[from] forbear_data::DataError),
     /// A named column does not exist.
     #[error("{path}: no column named {column:?} ({what}); columns are: {columns}")]
     NoSuchColumn {

@@ -9,8 +9,10 @@
 pub mod card;
 pub mod error;
 pub mod evaluate;
+pub mod risk;
 pub mod split;
 pub mod tabular;
 
 pub use error::TrainError;
+pub use risk::{RiskOptions, TrainedRisk, train_risk};
 pub use tabular::{TableOptions, TrainedTable, train_table};

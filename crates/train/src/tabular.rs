@@ -426,13 +426,24 @@ pub fn train_table(
     progress: &dyn Fn(&str),
 ) -> Result<TrainedTable, TrainError> {
     let prepared = prepare(table, opts)?;
+    train_prepared(prepared, &table.path, opts, progress)
+}
+
+/// Trains and evaluates every model kind on prepared features and labels (`path` names the data
+/// in errors).
+pub fn train_prepared(
+    prepared: Prepared,
+    path: &std::path::Path,
+    opts: &TableOptions,
+    progress: &dyn Fn(&str),
+) -> Result<TrainedTable, TrainError> {
     let y = &prepared.y;
     let positives = y.iter().filter(|v| **v).count();
     let negatives = y.len() - positives;
     let need = opts.cv.unwrap_or(0).max(5);
     if positives.min(negatives) < need * 2 {
         return Err(TrainError::TooFew {
-            path: table.path.clone(),
+            path: path.to_path_buf(),
             what: format!(
                 "{positives} bad and {negatives} good rows: at least {} of each are needed for a holdout{}",
                 need * 2,

@@ -7,7 +7,6 @@
 //! counted in full; the report keeps the first [`SHOWN_PER_COLUMN`] of each file and column so that
 //! a million bad rows make a readable report, not a million lines.
 
-mod columns;
 mod keys;
 mod rules;
 
@@ -24,7 +23,7 @@ pub(crate) use keys::Keys;
 
 /// Every value of a string column in any encoding, `None` for nulls.
 pub(crate) fn text_values(a: &dyn Array) -> Vec<Option<String>> {
-    let s = columns::Strs::from_array(a);
+    let s = crate::columns::Strs::from_array(a);
     (0..a.len()).map(|i| s.get(i).map(str::to_owned)).collect()
 }
 
@@ -226,7 +225,7 @@ fn scan<R: TableRow>(
                 source: e.into(),
             })?;
             for col in spec.columns.iter().filter(|c| !c.nullable) {
-                let a = columns::column(&batch, col.name);
+                let a = crate::columns::column(&batch, col.name);
                 if a.null_count() > 0 {
                     for i in (0..a.len()).filter(|&i| a.is_null(i)) {
                         report.add(

@@ -1,9 +1,9 @@
 //! The row rules of each table. Each function sees one record batch at a time.
 
-use super::columns::{Micros, Strs, dates, f64s, i32s, i64s};
 use super::keys::{AccountCollector, AccountIndex, IdCollector, IdIndex};
 use super::{Keys, Rows, ValidationReport};
 use crate::cell::days_to_date;
+use crate::columns::{Micros, Strs, dates, f64s, i32s, i64s};
 use arrow_array::Array;
 use chrono::DateTime;
 use forbear_core::{

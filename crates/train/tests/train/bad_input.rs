@@ -134,7 +134,7 @@ fn the_bundle_is_written_whole_with_checksums() {
         rows: 600,
         positive_rate: 0.5,
     };
-    forbear_train::card::write_table_bundle(&t, &fp, 42, &dir, false).unwrap();
+    forbear_train::card::write_table_bundle(&t, &fp, 42, &dir, false, &Default::default()).unwrap();
     let card: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("card.json")).unwrap()).unwrap();
     for k in ["auc", "gini", "ks", "brier", "log_loss"] {
@@ -151,7 +151,8 @@ fn the_bundle_is_written_whole_with_checksums() {
         );
     }
     assert!(
-        forbear_train::card::write_table_bundle(&t, &fp, 42, &dir, false).is_err(),
+        forbear_train::card::write_table_bundle(&t, &fp, 42, &dir, false, &Default::default())
+            .is_err(),
         "no silent overwrite"
     );
 }

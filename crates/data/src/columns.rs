@@ -1,4 +1,7 @@
 //! Typed, read-only views of a batch's columns that accept every encoding the contract does.
+//!
+//! For readers of a *validated* dataset: a column the contract requires is assumed present and of
+//! an accepted type (validation guarantees it), so a mismatch is a bug and panics.
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int32Type, Int64Type};
@@ -8,31 +11,37 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, TimeUnit};
 
-pub(crate) fn column<'a>(batch: &'a RecordBatch, name: &str) -> &'a ArrayRef {
+pub fn column<'a>(batch: &'a RecordBatch, name: &str) -> &'a ArrayRef {
     // The schema was checked before any row check runs, so the column exists.
     batch
         .column_by_name(name)
         .unwrap_or_else(|| panic!("column {name} checked present"))
 }
 
-pub(crate) fn i64s<'a>(batch: &'a RecordBatch, name: &str) -> &'a Int64Array {
+pub fn i64s<'a>(batch: &'a RecordBatch, name: &str) -> &'a Int64Array {
     column(batch, name).as_primitive::<Int64Type>()
 }
 
-pub(crate) fn i32s<'a>(batch: &'a RecordBatch, name: &str) -> &'a Int32Array {
+pub fn i32s<'a>(batch: &'a RecordBatch, name: &str) -> &'a Int32Array {
     column(batch, name).as_primitive::<Int32Type>()
 }
 
-pub(crate) fn f64s<'a>(batch: &'a RecordBatch, name: &str) -> &'a Float64Array {
+pub fn f64s<'a>(batch: &'a RecordBatch, name: &str) -> &'a Float64Array {
     column(batch, name).as_primitive::<Float64Type>()
 }
 
-pub(crate) fn dates<'a>(batch: &'a RecordBatch, name: &str) -> &'a Date32Array {
+/// A Boolean column.
+pub fn bools<'a>(batch: &'a RecordBatch, name: &str) -> &'a arrow_array::BooleanArray {
+    column(batch, name).as_boolean()
+}
+
+pub fn dates<'a>(batch: &'a RecordBatch, name: &str) -> &'a Date32Array {
     column(batch, name).as_primitive()
 }
 
 /// A string column in any of its encodings.
-pub(crate) enum Strs<'a> {
+#[allow(missing_debug_implementations)]
+pub enum Strs<'a> {
     Plain(&'a StringArray),
     Large(&'a LargeStringArray),
     View(&'a StringViewArray),
@@ -41,11 +50,11 @@ pub(crate) enum Strs<'a> {
 }
 
 impl<'a> Strs<'a> {
-    pub(crate) fn of(batch: &'a RecordBatch, name: &str) -> Strs<'a> {
+    pub fn of(batch: &'a RecordBatch, name: &str) -> Strs<'a> {
         Self::from_array(column(batch, name).as_ref())
     }
 
-    pub(crate) fn from_array(a: &'a dyn Array) -> Strs<'a> {
+    pub fn from_array(a: &'a dyn Array) -> Strs<'a> {
         match a.data_type() {
             DataType::Utf8 => Strs::Plain(a.as_string::<i32>()),
             DataType::LargeUtf8 => Strs::Large(a.as_string::<i64>()),
@@ -63,7 +72,7 @@ impl<'a> Strs<'a> {
     }
 
     /// The value of row `i`, `None` when null.
-    pub(crate) fn get(&self, i: usize) -> Option<&'a str> {
+    pub fn get(&self, i: usize) -> Option<&'a str> {
         match self {
             Strs::Plain(a) => a.is_valid(i).then(|| a.value(i)),
             Strs::Large(a) => a.is_valid(i).then(|| a.value(i)),
@@ -80,13 +89,14 @@ impl<'a> Strs<'a> {
 }
 
 /// A timestamp column as microseconds since the epoch, whatever its unit.
-pub(crate) struct Micros<'a> {
+#[allow(missing_debug_implementations)]
+pub struct Micros<'a> {
     values: &'a dyn Array,
     raw: Vec<i64>,
 }
 
 impl<'a> Micros<'a> {
-    pub(crate) fn of(batch: &'a RecordBatch, name: &str) -> Micros<'a> {
+    pub fn of(batch: &'a RecordBatch, name: &str) -> Micros<'a> {
         let a = column(batch, name).as_ref();
         let (raw, scale_num, scale_den): (Vec<i64>, i64, i64) = match a.data_type() {
             DataType::Timestamp(TimeUnit::Second, _) => (
@@ -129,7 +139,7 @@ impl<'a> Micros<'a> {
         Micros { values: a, raw }
     }
 
-    pub(crate) fn get(&self, i: usize) -> Option<i64> {
+    pub fn get(&self, i: usize) -> Option<i64> {
         self.values.is_valid(i).then(|| self.raw[i])
     }
 }
