@@ -265,3 +265,71 @@ fn train_table_writes_a_bundle_and_explains_bad_targets() {
         text(&o).1
     );
 }
+
+#[test]
+fn train_risk_on_the_sample_and_a_clear_error_on_too_short_a_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("risk");
+    let sample = super::root().join("notebooks-data/sample");
+    let o = forbear(&[
+        "train",
+        "risk",
+        "--data",
+        sample.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("out of time"), "{stdout}");
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("card.json")).unwrap()).unwrap();
+    assert!(
+        card["out_of_time"][0]["metrics"]["auc"].as_f64().unwrap() > 0.75,
+        "{}",
+        card["out_of_time"]
+    );
+    assert_eq!(card["label"]["dpd"], 30);
+
+    let short = dir.path().join("short");
+    assert!(
+        forbear(&[
+            "generate",
+            "--accounts",
+            "300",
+            "--months",
+            "4",
+            "--out",
+            short.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    let o = forbear(&[
+        "train",
+        "risk",
+        "--data",
+        short.to_str().unwrap(),
+        "--out",
+        dir.path().join("r2").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o)
+            .1
+            .contains("out-of-time validation needs at least two month ends"),
+        "{}",
+        text(&o).1
+    );
+
+    let o = forbear(&[
+        "train",
+        "risk",
+        "--data",
+        "/nonexistent/data",
+        "--out",
+        dir.path().join("r3").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("/nonexistent/data"), "{}", text(&o).1);
+}

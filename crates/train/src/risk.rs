@@ -331,51 +331,50 @@ pub fn examples(accounts: &[LoadedAccount], last: NaiveDate, opts: &RiskOptions)
                 .max(1),
         )
         .max(1);
-    let parts: Vec<ChunkRows> =
-        std::thread::scope(|s| {
-            let handles: Vec<_> = accounts
-                .chunks(chunk)
-                .map(|part| {
-                    let snapshots = &snapshots;
-                    s.spawn(move || {
-                        let (mut xs, mut ys, mut ds) = (Vec::new(), Vec::new(), Vec::new());
-                        for a in part {
-                            let h = &a.history;
-                            let start = h
-                                .facts
-                                .opened_on
-                                .min(h.bills.first().map_or(first, |b| b.issued_on))
-                                .min(first);
-                            let series = DpdSeries::new(h, start, last);
-                            for &at in snapshots {
-                                let eligible = h.facts.opened_on + Duration::days(30) <= at
-                                    && a.closed_on.is_none_or(|c| c > at)
-                                    && series.dpd(at) < opts.dpd_threshold;
-                                if !eligible {
-                                    continue;
-                                }
-                                let Some(label) = label_reaches_dpd(
-                                    &series,
-                                    at,
-                                    opts.horizon_days,
-                                    opts.dpd_threshold,
-                                ) else {
-                                    continue;
-                                };
-                                xs.push(*RiskFeatures::at(h, &series, at).values());
-                                ys.push(label);
-                                ds.push(at);
+    let parts: Vec<ChunkRows> = std::thread::scope(|s| {
+        let handles: Vec<_> = accounts
+            .chunks(chunk)
+            .map(|part| {
+                let snapshots = &snapshots;
+                s.spawn(move || {
+                    let (mut xs, mut ys, mut ds) = (Vec::new(), Vec::new(), Vec::new());
+                    for a in part {
+                        let h = &a.history;
+                        let start = h
+                            .facts
+                            .opened_on
+                            .min(h.bills.first().map_or(first, |b| b.issued_on))
+                            .min(first);
+                        let series = DpdSeries::new(h, start, last);
+                        for &at in snapshots {
+                            let eligible = h.facts.opened_on + Duration::days(30) <= at
+                                && a.closed_on.is_none_or(|c| c > at)
+                                && series.dpd(at) < opts.dpd_threshold;
+                            if !eligible {
+                                continue;
                             }
+                            let Some(label) = label_reaches_dpd(
+                                &series,
+                                at,
+                                opts.horizon_days,
+                                opts.dpd_threshold,
+                            ) else {
+                                continue;
+                            };
+                            xs.push(*RiskFeatures::at(h, &series, at).values());
+                            ys.push(label);
+                            ds.push(at);
                         }
-                        (xs, ys, ds)
-                    })
+                    }
+                    (xs, ys, ds)
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        });
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
     let n: usize = parts.iter().map(|p| p.1.len()).sum();
     let mut columns = vec![Vec::with_capacity(n); RISK_FEATURES.len()];
     let (mut y, mut snapshot) = (Vec::with_capacity(n), Vec::with_capacity(n));
