@@ -2,6 +2,7 @@
 //! command, and reports. No business rule lives here.
 
 mod generate;
+mod models;
 mod quickstart;
 mod train;
 mod validate;
@@ -37,6 +38,8 @@ enum Command {
     Quickstart(quickstart::Args),
     /// Simulate a portfolio's payment history (with its ground truth) as a Parquet dataset.
     Generate(generate::Args),
+    /// The model registry: list versions, promote one, roll back.
+    Models(models::Args),
     /// Train models; `forbear train table` takes any CSV or Parquet table with a binary target.
     #[command(subcommand)]
     Train(train::Command),
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => generate::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Train(cmd) => train::run(cmd),
+        Command::Models(args) => models::run(args),
     };
     match result {
         Ok(code) => code,
@@ -76,5 +80,16 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks (unique names, valid defaults) over every subcommand.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -37,9 +37,9 @@ pub struct RiskArgs {
     /// Also run stratified K-fold cross-validation.
     #[arg(long, value_parser = clap::value_parser!(u32).range(2..=20))]
     cv: Option<u32>,
-    /// Bundle directory.
-    #[arg(long, default_value = "models/risk")]
-    out: PathBuf,
+    /// Bundle directory (default: models/risk/<UTC timestamp>, a new registry version).
+    #[arg(long)]
+    out: Option<PathBuf>,
     /// Replace an existing bundle directory.
     #[arg(long)]
     overwrite: bool,
@@ -148,14 +148,31 @@ fn risk(args: RiskArgs) -> Result<ExitCode> {
             ),
         ],
         markdown: md,
+        kind: Some("risk"),
     };
-    let dir = write_table_bundle(t, &fp, args.seed, &args.out, args.overwrite, &extra)?;
+    let out = args.out.unwrap_or_else(|| {
+        PathBuf::from("models/risk").join(chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string())
+    });
+    let dir = write_table_bundle(t, &fp, args.seed, &out, args.overwrite, &extra)?;
     println!(
         "bundle written to {} in {:.1}s (card: {}/card.md)",
         dir.display(),
         started.elapsed().as_secs_f64(),
         dir.display()
     );
+    if let (Some(kind_dir), Some(version)) = (dir.parent(), dir.file_name()) {
+        let root = kind_dir
+            .parent()
+            .map_or_else(|| ".".into(), |p| p.display().to_string());
+        let kind = kind_dir
+            .file_name()
+            .map(|k| k.to_string_lossy())
+            .unwrap_or_default();
+        println!(
+            "make it current: forbear models --models {root} promote {kind} {}",
+            version.to_string_lossy()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -10,22 +10,10 @@ use crate::evaluate::mean_sd;
 use crate::tabular::{TableModel, TrainedTable};
 use serde::Serialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// Version of the bundle layout.
-pub const BUNDLE_FORMAT: &str = "forbear-bundle-1";
-
-/// Hex SHA-256 of bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
+pub use forbear_models::bundle::{BUNDLE_FORMAT, sha256_hex};
 
 /// Where the training data came from.
 #[derive(Debug, Clone, Serialize)]
@@ -85,8 +73,8 @@ pub fn card_json(t: &TrainedTable, fp: &Fingerprint, seed: u64) -> serde_json::V
         "rows_without_target": t.prepared.missing_target,
     });
     if let Some(sc) = t.models.iter().find_map(|m| match &m.model {
-        TableModel::Scorecard(sc) => Some(sc),
-        TableModel::Gbm(_) => None,
+        forbear_models::Model::Scorecard(sc) => Some(sc),
+        forbear_models::Model::Gbm(_) => None,
     }) {
         card["scorecard"] = json!({
             "base_score": sc.params.base_score,
@@ -193,8 +181,8 @@ pub fn card_markdown(t: &TrainedTable, fp: &Fingerprint, name: &str) -> String {
         let _ = writeln!(md, "| `{}` | {kind} | {:.3} |", f.name, i);
     }
     if let Some(sc) = t.models.iter().find_map(|m| match &m.model {
-        TableModel::Scorecard(sc) => Some(sc),
-        TableModel::Gbm(_) => None,
+        forbear_models::Model::Scorecard(sc) => Some(sc),
+        forbear_models::Model::Gbm(_) => None,
     }) {
         let _ = writeln!(
             md,
@@ -221,6 +209,8 @@ pub struct CardExtra {
     pub json: Vec<(&'static str, serde_json::Value)>,
     /// Text appended to `card.md`.
     pub markdown: String,
+    /// What the bundle is for (`bundle.json` `kind`); `table` when not set.
+    pub kind: Option<&'static str>,
 }
 
 /// Writes the bundle of a table model to `dir` (refusing to replace one unless `overwrite`).
@@ -257,7 +247,7 @@ pub fn write_table_bundle(
     let bundle = json!({
         "format": BUNDLE_FORMAT,
         "name": name,
-        "kind": "table",
+        "kind": extra.kind.unwrap_or("table"),
         "created_by": format!("forbear {}", env!("CARGO_PKG_VERSION")),
         "target": { "positive": t.prepared.positive, "negative": t.prepared.negative },
         "spec": t.prepared.spec,

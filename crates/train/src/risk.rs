@@ -476,7 +476,7 @@ pub fn train_risk(
             train.len()
         ));
         let m = kind.fit(&xtr, &ytr, &p.spec)?;
-        let pr = m.predict(&xte)?;
+        let pr = crate::tabular::predict(&m, &xte)?;
         oot.push(OutOfTime {
             kind: m.kind(),
             test_snapshot: last_snapshot.to_string(),

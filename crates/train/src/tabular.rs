@@ -11,7 +11,7 @@ use crate::evaluate::{Decile, Metrics, deciles, mean_sd};
 use crate::split::{stratified_folds, stratified_holdout};
 use forbear_data::{Column, Table};
 use forbear_models::{
-    FeatureDef, FeatureKind, FeatureMatrix, FeatureSpec, Gbm, GbmParams, Scorecard, ScorecardParams,
+    FeatureDef, FeatureKind, FeatureMatrix, FeatureSpec, GbmParams, Model, ScorecardParams,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -287,57 +287,15 @@ pub fn prepare(table: &Table, opts: &TableOptions) -> Result<Prepared, TrainErro
     })
 }
 
-/// A model kind trained on a table.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum TableModel {
-    /// Gradient-boosted trees.
-    Gbm(Gbm),
-    /// A points scorecard on weight-of-evidence bins.
-    Scorecard(Scorecard),
-}
+/// A model trained on a table (the shared [`forbear_models::Model`]).
+pub type TableModel = Model;
 
-impl TableModel {
-    /// The kind's name in cards and bundles.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            TableModel::Gbm(_) => "gbm",
-            TableModel::Scorecard(_) => "scorecard",
-        }
-    }
-
-    /// Probabilities of the bad outcome.
-    pub fn predict(&self, x: &FeatureMatrix) -> Result<Vec<f64>, TrainError> {
-        match self {
-            TableModel::Gbm(m) => m.predict_proba(x).map_err(|source| TrainError::Model {
-                model: "gbm",
-                source,
-            }),
-            TableModel::Scorecard(m) => m.predict_proba(x).map_err(|source| TrainError::Model {
-                model: "scorecard",
-                source,
-            }),
-        }
-    }
-
-    /// Relative importance of each feature.
-    pub fn importance(&self) -> Vec<f64> {
-        match self {
-            TableModel::Gbm(m) => m.importance(),
-            TableModel::Scorecard(m) => {
-                // Information value of each input column, normalised; 0 for columns left out.
-                let mut iv = vec![0.0; m.inputs.len()];
-                for f in &m.features {
-                    iv[f.column] = f.iv;
-                }
-                let total: f64 = iv.iter().sum();
-                if total > 0.0 {
-                    iv.iter_mut().for_each(|v| *v /= total);
-                }
-                iv
-            }
-        }
-    }
+/// Probabilities of the bad outcome, with the model kind named in errors.
+pub fn predict(m: &Model, x: &FeatureMatrix) -> Result<Vec<f64>, TrainError> {
+    m.predict_proba(x).map_err(|source| TrainError::Model {
+        model: m.kind(),
+        source,
+    })
 }
 
 /// The kinds trained for every table.
@@ -374,7 +332,7 @@ impl Kind {
                     ..ScorecardParams::default()
                 }
                 .fit(x, y)
-                .map(TableModel::Scorecard)
+                .map(Model::Scorecard)
                 .map_err(|source| TrainError::Model {
                     model: "scorecard",
                     source,
@@ -382,7 +340,7 @@ impl Kind {
             }
             Kind::Gbm => GbmParams::default()
                 .fit(x, y)
-                .map(TableModel::Gbm)
+                .map(Model::Gbm)
                 .map_err(|source| TrainError::Model {
                     model: "gbm",
                     source,
@@ -466,7 +424,7 @@ pub fn train_prepared(
         let started = Instant::now();
         let model = kind.fit(&xtr, &ytr, &prepared.spec)?;
         let fit_seconds = started.elapsed().as_secs_f64();
-        let p = model.predict(&xte)?;
+        let p = predict(&model, &xte)?;
         let mut cv_auc = Vec::new();
         if let (Some(k), Some(folds)) = (opts.cv, &folds) {
             for f in 0..k {
@@ -475,7 +433,7 @@ pub fn train_prepared(
                 let te: Vec<usize> = (0..y.len()).filter(|&i| folds[i] == f).collect();
                 let ytr_fold: Vec<bool> = tr.iter().map(|&i| y[i]).collect();
                 let m = kind.fit(&prepared.x.take(&tr), &ytr_fold, &prepared.spec)?;
-                let pf = m.predict(&prepared.x.take(&te))?;
+                let pf = predict(&m, &prepared.x.take(&te))?;
                 cv_auc.push(forbear_models::metrics::auc(
                     &te.iter().map(|&i| y[i]).collect::<Vec<_>>(),
                     &pf,

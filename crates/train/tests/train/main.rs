@@ -46,3 +46,17 @@ pub fn learnable_csv(rows: usize) -> String {
     }
     s
 }
+
+/// The committed default risk bundle loads, passes its checksums, and was trained on the
+/// features this build computes (retrain it when the features change).
+#[test]
+fn the_committed_default_risk_bundle_matches_this_build() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    let (dir, bundle) = forbear_models::Registry::new(&root)
+        .load_current("risk")
+        .unwrap();
+    bundle
+        .check_spec(&dir, &forbear_train::risk::risk_spec())
+        .unwrap();
+    assert_eq!(bundle.kind, "risk");
+}
