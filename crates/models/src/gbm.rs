@@ -244,10 +244,27 @@ impl Gbm {
                 found: x.features(),
             });
         }
+        let cols: Vec<&[f64]> = (0..x.features()).map(|f| x.column(f)).collect();
         let mut raw = vec![self.base_score; x.rows()];
+        // Tree by tree over all rows: one tree's nodes stay in cache while the rows stream by.
         for t in &self.trees {
+            if t.nodes.is_empty() {
+                raw.iter_mut().for_each(|r| *r += t.leaves[0]);
+                continue;
+            }
             for (i, r) in raw.iter_mut().enumerate() {
-                *r += t.leaves[t.leaf(&|f| x.column(f)[i])];
+                let mut k = 0i32;
+                while k >= 0 {
+                    let n = &t.nodes[k as usize];
+                    let v = cols[n.feature as usize][i];
+                    let left = if v.is_nan() {
+                        n.missing_left
+                    } else {
+                        v <= n.threshold
+                    };
+                    k = if left { n.left } else { n.right };
+                }
+                *r += t.leaves[(!k) as usize];
             }
         }
         Ok(raw.into_iter().map(sigmoid).collect())
@@ -286,8 +303,12 @@ struct Leaf {
     parent: Option<(usize, bool)>,
 }
 
+/// Leaves with at least this many rows build their histograms on several threads.
+const PARALLEL_ROWS: usize = 50_000;
+
 struct Grower<'a> {
     p: &'a GbmParams,
+    threads: usize,
     binned: &'a [Vec<u8>],
     bins: &'a [Bins],
     offsets: Vec<usize>,
@@ -296,15 +317,55 @@ struct Grower<'a> {
 
 impl Grower<'_> {
     fn histogram(&self, rows: &[u32], grad: &[f64], hess: &[f64]) -> Vec<Bin> {
+        // Gather the leaf's gradients once, so every feature reads them in order.
+        let gh: Vec<(f64, f64)> = rows
+            .iter()
+            .map(|&r| (grad[r as usize], hess[r as usize]))
+            .collect();
         let mut hist = vec![Bin::default(); self.total_bins];
-        for (f, col) in self.binned.iter().enumerate() {
-            let h = &mut hist[self.offsets[f]..self.offsets[f] + self.bins[f].count()];
-            for &r in rows {
+        let fill = |f: usize, h: &mut [Bin]| {
+            let col = &self.binned[f];
+            for (&r, &(g, hs)) in rows.iter().zip(&gh) {
                 let b = &mut h[col[r as usize] as usize];
-                b.g += grad[r as usize];
-                b.h += hess[r as usize];
+                b.g += g;
+                b.h += hs;
                 b.n += 1;
             }
+        };
+        // Each feature's histogram is filled by one thread in row order, so the sums are the
+        // same whatever the number of threads.
+        let threads = if rows.len() >= PARALLEL_ROWS {
+            self.threads
+        } else {
+            1
+        };
+        let mut slices: Vec<(usize, &mut [Bin])> = Vec::with_capacity(self.bins.len());
+        let mut rest = hist.as_mut_slice();
+        for (f, b) in self.bins.iter().enumerate() {
+            let (head, tail) = rest.split_at_mut(b.count());
+            slices.push((f, head));
+            rest = tail;
+        }
+        if threads <= 1 {
+            for (f, h) in slices {
+                fill(f, h);
+            }
+        } else {
+            let mut parts: Vec<Vec<(usize, &mut [Bin])>> =
+                (0..threads).map(|_| Vec::new()).collect();
+            for (k, s) in slices.into_iter().enumerate() {
+                parts[k % threads].push(s);
+            }
+            std::thread::scope(|sc| {
+                for part in parts {
+                    let fill = &fill;
+                    sc.spawn(move || {
+                        for (f, h) in part {
+                            fill(f, h);
+                        }
+                    });
+                }
+            });
         }
         hist
     }
@@ -536,8 +597,10 @@ fn fit(p: &GbmParams, x: &FeatureMatrix, y: &[bool]) -> Result<Gbm, ModelError> 
         offsets.push(total_bins);
         total_bins += b.count();
     }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let grower = Grower {
         p,
+        threads,
         binned: &binned,
         bins: &bins,
         offsets,

@@ -8,7 +8,7 @@
 
 use crate::TrainError;
 use crate::evaluate::Metrics;
-use crate::tabular::{Kind, Prepared, TableOptions, TrainedTable, train_prepared};
+use crate::tabular::{Kind, Prepared, TableOptions, TrainedTable, in_parallel, train_prepared};
 use chrono::{Datelike, Duration, NaiveDate};
 use forbear_core::{AgeBand, Channel, CustomerType, Product, ServiceLevel};
 use forbear_data::cell::days_to_date;
@@ -436,7 +436,7 @@ pub struct TrainedRisk {
 pub fn train_risk(
     dir: &Path,
     opts: &RiskOptions,
-    progress: &dyn Fn(&str),
+    progress: &(dyn Fn(&str) + Sync),
 ) -> Result<TrainedRisk, TrainError> {
     progress("validating the dataset");
     let ds = open_validated(dir)?;
@@ -469,21 +469,20 @@ pub fn train_risk(
     let (xtr, xte) = (p.x.take(&train), p.x.take(&test));
     let ytr: Vec<bool> = train.iter().map(|&i| p.y[i]).collect();
     let yte: Vec<bool> = test.iter().map(|&i| p.y[i]).collect();
-    let mut oot = Vec::new();
-    for kind in Kind::ALL {
+    let oot = in_parallel(&Kind::ALL, &|kind| {
         progress(&format!(
             "out-of-time: training {kind:?} on {} rows before {last_snapshot}",
             train.len()
         ));
         let m = kind.fit(&xtr, &ytr, &p.spec)?;
         let pr = crate::tabular::predict(&m, &xte)?;
-        oot.push(OutOfTime {
+        Ok(OutOfTime {
             kind: m.kind(),
             test_snapshot: last_snapshot.to_string(),
             rows: (train.len(), test.len()),
             metrics: Metrics::of(&yte, &pr),
-        });
-    }
+        })
+    })?;
     let mut topts = TableOptions::new("label");
     topts.seed = opts.seed;
     topts.cv = opts.cv;

@@ -381,7 +381,7 @@ pub struct TrainedTable {
 pub fn train_table(
     table: &Table,
     opts: &TableOptions,
-    progress: &dyn Fn(&str),
+    progress: &(dyn Fn(&str) + Sync),
 ) -> Result<TrainedTable, TrainError> {
     let prepared = prepare(table, opts)?;
     train_prepared(prepared, &table.path, opts, progress)
@@ -393,7 +393,7 @@ pub fn train_prepared(
     prepared: Prepared,
     path: &std::path::Path,
     opts: &TableOptions,
-    progress: &dyn Fn(&str),
+    progress: &(dyn Fn(&str) + Sync),
 ) -> Result<TrainedTable, TrainError> {
     let y = &prepared.y;
     let positives = y.iter().filter(|v| **v).count();
@@ -418,8 +418,9 @@ pub fn train_prepared(
     let ytr: Vec<bool> = train.iter().map(|&i| y[i]).collect();
     let yte: Vec<bool> = test.iter().map(|&i| y[i]).collect();
     let folds = opts.cv.map(|k| stratified_folds(y, k, opts.seed));
-    let mut models = Vec::new();
-    for kind in Kind::ALL {
+    // The kinds train side by side: the scorecard runs on one core while the booster's large
+    // leaves use every core, so together they keep the machine busy.
+    let evaluate = |kind: Kind| -> Result<Evaluated, TrainError> {
         progress(&format!("training {kind:?} on {} rows", train.len()));
         let started = Instant::now();
         let model = kind.fit(&xtr, &ytr, &prepared.spec)?;
@@ -440,14 +441,15 @@ pub fn train_prepared(
                 ));
             }
         }
-        models.push(Evaluated {
+        Ok(Evaluated {
             holdout: Metrics::of(&yte, &p),
             deciles: deciles(&yte, &p),
             model,
             fit_seconds,
             cv_auc,
-        });
-    }
+        })
+    };
+    let models = in_parallel(&Kind::ALL, &evaluate)?;
     let best = (0..models.len())
         .max_by(|&a, &b| models[a].holdout.auc.total_cmp(&models[b].holdout.auc))
         .unwrap_or(0);
@@ -456,6 +458,21 @@ pub fn train_prepared(
         models,
         best,
         split: (train.len(), test.len()),
+    })
+}
+
+/// Runs `job` for every kind on its own thread; results in the order of `kinds`, the first
+/// error if any.
+pub fn in_parallel<T: Send>(
+    kinds: &[Kind],
+    job: &(dyn Fn(Kind) -> Result<T, TrainError> + Sync),
+) -> Result<Vec<T>, TrainError> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = kinds.iter().map(|&k| s.spawn(move || job(k))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
     })
 }
 

@@ -1,0 +1,88 @@
+//! In-process scoring throughput from Arrow record batches (issue 3's bar: ≥ 5 million accounts
+//! per second per core for the scorecard, ≥ 500,000 for the tree model).
+//!
+//! The rows are the committed sample's real point-in-time risk features, tiled to 100,000
+//! accounts and handed over as an Arrow batch of `Float64` columns, the way the service's bulk
+//! endpoint receives them; each iteration copies the batch into a feature matrix and scores every
+//! row, on one thread.
+//!
+//! `cargo bench -p forbear-benches --bench scoring`
+
+use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use forbear_models::{FeatureMatrix, Model, Registry};
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+
+const ROWS: usize = 100_000;
+
+fn batch_to_matrix(batch: &RecordBatch) -> FeatureMatrix {
+    let names = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| {
+            let a = c
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .expect("Float64 column");
+            if a.null_count() == 0 {
+                a.values().to_vec()
+            } else {
+                (0..a.len())
+                    .map(|i| if a.is_valid(i) { a.value(i) } else { f64::NAN })
+                    .collect()
+            }
+        })
+        .collect();
+    FeatureMatrix::new(names, columns).expect("matrix")
+}
+
+fn bench_scoring(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let (_, bundle) = Registry::new(root.join("models"))
+        .load_current("risk")
+        .expect("the committed risk bundle");
+    let ds = forbear_data::open_validated(&root.join("notebooks-data/sample")).expect("sample");
+    let (accounts, last) = forbear_train::risk::load_accounts(&ds).expect("load");
+    let ex = forbear_train::risk::examples(&accounts, last, &forbear_train::RiskOptions::default());
+    let x = &ex.prepared.x;
+    let index: Vec<usize> = (0..ROWS).map(|i| i % x.rows()).collect();
+    let tiled = x.take(&index);
+    let columns: Vec<ArrayRef> = (0..tiled.features())
+        .map(|f| Arc::new(Float64Array::from(tiled.column(f).to_vec())) as ArrayRef)
+        .collect();
+    let schema = Arc::new(arrow_schema::Schema::new(
+        tiled
+            .names()
+            .iter()
+            .map(|n| arrow_schema::Field::new(n, arrow_schema::DataType::Float64, true))
+            .collect::<Vec<_>>(),
+    ));
+    let batch = RecordBatch::try_new(schema, columns).expect("batch");
+    let mut g = c.benchmark_group("score from an Arrow batch, one thread");
+    g.throughput(Throughput::Elements(ROWS as u64));
+    for kind in ["scorecard", "gbm"] {
+        let model: &Model = bundle
+            .models
+            .iter()
+            .find(|m| m.kind() == kind)
+            .expect("model kind");
+        g.bench_function(format!("{kind}, 100k accounts"), |b| {
+            b.iter(|| {
+                let m = batch_to_matrix(black_box(&batch));
+                black_box(model.predict_proba(&m).expect("score"))
+            });
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_scoring);
+criterion_main!(benches);
