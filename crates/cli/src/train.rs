@@ -31,18 +31,25 @@ pub struct RiskArgs {
     /// Days after the snapshot within which the threshold must be reached.
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(i64).range(7..=365))]
     horizon: i64,
-    /// Seed of the random holdout and folds.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    /// Also run stratified K-fold cross-validation.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(2..=20))]
-    cv: Option<u32>,
+    #[command(flatten)]
+    eval: Evaluation,
     /// Bundle directory (default: models/risk/<UTC timestamp>, a new registry version).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Replace an existing bundle directory.
     #[arg(long)]
     overwrite: bool,
+}
+
+/// How models are evaluated (shared by every `train` command).
+#[derive(Debug, clap::Args)]
+pub struct Evaluation {
+    /// Seed of the random holdout and folds.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Also run stratified K-fold cross-validation.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..=20))]
+    cv: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -62,12 +69,8 @@ pub struct TableArgs {
     /// A column to treat as categories even if it holds numbers (repeatable).
     #[arg(long = "categorical")]
     categorical: Vec<String>,
-    /// Seed of the holdout and folds.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    /// Also run stratified K-fold cross-validation.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(2..=20))]
-    cv: Option<u32>,
+    #[command(flatten)]
+    eval: Evaluation,
     /// Bundle directory (default: models/<input file name>).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -88,8 +91,8 @@ fn risk(args: RiskArgs) -> Result<ExitCode> {
     let opts = RiskOptions {
         dpd_threshold: args.dpd,
         horizon_days: args.horizon,
-        seed: args.seed,
-        cv: args.cv.map(|k| k as usize),
+        seed: args.eval.seed,
+        cv: args.eval.cv.map(|k| k as usize),
     };
     let trained = train_risk(&args.data, &opts, &|step| tracing::info!("{step}"))?;
     let t = &trained.table;
@@ -153,7 +156,7 @@ fn risk(args: RiskArgs) -> Result<ExitCode> {
     let out = args.out.unwrap_or_else(|| {
         PathBuf::from("models/risk").join(chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string())
     });
-    let dir = write_table_bundle(t, &fp, args.seed, &out, args.overwrite, &extra)?;
+    let dir = write_table_bundle(t, &fp, args.eval.seed, &out, args.overwrite, &extra)?;
     println!(
         "bundle written to {} in {:.1}s (card: {}/card.md)",
         dir.display(),
@@ -209,8 +212,8 @@ fn table(args: TableArgs) -> Result<ExitCode> {
         positive: args.positive,
         drop: args.drop,
         categorical: args.categorical,
-        seed: args.seed,
-        cv: args.cv.map(|k| k as usize),
+        seed: args.eval.seed,
+        cv: args.eval.cv.map(|k| k as usize),
         holdout: 0.2,
     };
     let trained = train_table(&table, &opts, &|step| tracing::info!("{step}"))?;
@@ -262,7 +265,7 @@ fn table(args: TableArgs) -> Result<ExitCode> {
     let dir = write_table_bundle(
         &trained,
         &fp,
-        args.seed,
+        args.eval.seed,
         &out,
         args.overwrite,
         &CardExtra::default(),

@@ -647,22 +647,7 @@ impl Grower<'_> {
 
 fn fit(p: &GbmParams, x: &FeatureMatrix, y: &[bool]) -> Result<Gbm, ModelError> {
     let n = x.rows();
-    if y.len() != n {
-        return Err(ModelError::LengthMismatch {
-            rows: n,
-            labels: y.len(),
-        });
-    }
-    if n == 0 || x.features() == 0 {
-        return Err(ModelError::Empty {
-            rows: n,
-            features: x.features(),
-        });
-    }
-    let positives = y.iter().filter(|v| **v).count();
-    if positives == 0 || positives == n {
-        return Err(ModelError::OneClass { positives, rows: n });
-    }
+    let positives = x.check_training(y)?;
     let bins: Vec<Bins> = (0..x.features())
         .map(|f| Bins::build(x.column(f), p.max_bins))
         .collect();

@@ -139,22 +139,7 @@ fn check_finite(x: &FeatureMatrix) -> Result<(), ModelError> {
 
 fn fit(p: &LogisticParams, x: &FeatureMatrix, y: &[bool]) -> Result<LogisticModel, ModelError> {
     let n = x.rows();
-    if y.len() != n {
-        return Err(ModelError::LengthMismatch {
-            rows: n,
-            labels: y.len(),
-        });
-    }
-    if n == 0 || x.features() == 0 {
-        return Err(ModelError::Empty {
-            rows: n,
-            features: x.features(),
-        });
-    }
-    let positives = y.iter().filter(|v| **v).count();
-    if positives == 0 || positives == n {
-        return Err(ModelError::OneClass { positives, rows: n });
-    }
+    let positives = x.check_training(y)?;
     let problem = Problem::new(x, y, p)?;
     let rate = positives as f64 / n as f64;
     // θ = (intercept, w on the centred and scaled columns); start at the base rate.

@@ -66,6 +66,29 @@ impl FeatureMatrix {
         }
     }
 
+    /// Checks that `y` labels these rows and that both classes are present; returns the number
+    /// of positives. Every model's `fit` starts here.
+    pub fn check_training(&self, y: &[bool]) -> Result<usize, ModelError> {
+        let n = self.rows;
+        if y.len() != n {
+            return Err(ModelError::LengthMismatch {
+                rows: n,
+                labels: y.len(),
+            });
+        }
+        if n == 0 || self.features() == 0 {
+            return Err(ModelError::Empty {
+                rows: n,
+                features: self.features(),
+            });
+        }
+        let positives = y.iter().filter(|v| **v).count();
+        if positives == 0 || positives == n {
+            return Err(ModelError::OneClass { positives, rows: n });
+        }
+        Ok(positives)
+    }
+
     /// Row `i` as a vector.
     pub fn row(&self, i: usize) -> Vec<f64> {
         self.columns.iter().map(|c| c[i]).collect()

@@ -685,22 +685,7 @@ fn weigh(bins: Vec<(BinRule, Group)>, goods: f64, bads: f64) -> (Vec<ScoreBin>, 
 
 fn fit(p: &ScorecardParams, x: &FeatureMatrix, y: &[bool]) -> Result<Scorecard, ModelError> {
     let n = x.rows();
-    if y.len() != n {
-        return Err(ModelError::LengthMismatch {
-            rows: n,
-            labels: y.len(),
-        });
-    }
-    if n == 0 || x.features() == 0 {
-        return Err(ModelError::Empty {
-            rows: n,
-            features: x.features(),
-        });
-    }
-    let positives = y.iter().filter(|v| **v).count();
-    if positives == 0 || positives == n {
-        return Err(ModelError::OneClass { positives, rows: n });
-    }
+    let positives = x.check_training(y)?;
     if let Some(name) = p.categorical.iter().find(|c| !x.names().contains(c)) {
         return Err(ModelError::InvalidParam {
             name: "categorical",
