@@ -48,6 +48,8 @@ pub fn card_json(t: &TrainedTable, fp: &Fingerprint, seed: u64) -> serde_json::V
                 "metrics": m.holdout,
                 "fit_seconds": m.fit_seconds,
                 "deciles": m.deciles,
+                "score_distribution": m.distribution,
+                "stability_baseline": m.stability,
                 "feature_importance": importance(&names, &m.model),
             });
             if !m.cv_auc.is_empty() {
@@ -68,6 +70,10 @@ pub fn card_json(t: &TrainedTable, fp: &Fingerprint, seed: u64) -> serde_json::V
         "metrics": best.holdout,
         "models": models,
         "calibration": best.deciles,
+        "gains": best.deciles.iter().map(|d| json!({"decile": d.decile, "cumulative_capture": d.cumulative_capture, "lift": d.lift})).collect::<Vec<_>>(),
+        "score_distribution": best.distribution,
+        "stability_baseline": best.stability,
+        "feature_importance": importance(&names, &best.model),
         "features": t.prepared.spec.features,
         "excluded_columns": t.prepared.excluded.iter().map(|(n, why)| json!({"column": n, "reason": why})).collect::<Vec<_>>(),
         "rows_without_target": t.prepared.missing_target,

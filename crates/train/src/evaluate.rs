@@ -84,6 +84,71 @@ pub fn deciles(y: &[bool], p: &[f64]) -> Vec<Decile> {
     out
 }
 
+/// How predicted probabilities are spread: counts in ten equal-width bins of [0, 1].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Distribution {
+    /// Lower edge of each bin (0.0, 0.1, … 0.9).
+    pub lower: Vec<f64>,
+    /// Rows in each bin.
+    pub counts: Vec<usize>,
+}
+
+/// The score distribution of probabilities `p`.
+pub fn distribution(p: &[f64]) -> Distribution {
+    let mut counts = vec![0; 10];
+    for &v in p {
+        counts[((v * 10.0).floor().max(0.0) as usize).min(9)] += 1;
+    }
+    Distribution {
+        lower: (0..10).map(|k| f64::from(k) / 10.0).collect(),
+        counts,
+    }
+}
+
+/// The reference for population stability: the training scores cut into ten equal-count bins.
+/// Monitoring later compares the share of new scores in each bin with `share` (PSI).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StabilityBaseline {
+    /// Upper edges of the first nine bins (the last is open).
+    pub cuts: Vec<f64>,
+    /// Share of the training rows in each bin.
+    pub share: Vec<f64>,
+}
+
+/// The stability baseline of training scores `p`.
+pub fn stability_baseline(p: &[f64]) -> StabilityBaseline {
+    let mut sorted = p.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len().max(1);
+    let cuts: Vec<f64> = (1..10).map(|k| sorted[(k * n / 10).min(n - 1)]).collect();
+    let mut counts = [0usize; 10];
+    for &v in p {
+        counts[cuts.partition_point(|c| *c < v)] += 1;
+    }
+    StabilityBaseline {
+        cuts,
+        share: counts.iter().map(|&c| c as f64 / n as f64).collect(),
+    }
+}
+
+/// Population stability index of scores `p` against a baseline (0.1–0.25: watch; > 0.25: act).
+pub fn psi(baseline: &StabilityBaseline, p: &[f64]) -> f64 {
+    let mut counts = [0usize; 10];
+    for &v in p {
+        counts[baseline.cuts.partition_point(|c| *c < v)] += 1;
+    }
+    let n = p.len().max(1) as f64;
+    baseline
+        .share
+        .iter()
+        .zip(counts)
+        .map(|(&e, c)| {
+            let (e, a) = (e.max(1e-4), (c as f64 / n).max(1e-4));
+            (a - e) * (a / e).ln()
+        })
+        .sum()
+}
+
 /// Mean and sample standard deviation.
 pub fn mean_sd(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
@@ -110,5 +175,19 @@ mod tests {
         assert!(d[0].observed_rate > d[5].observed_rate);
         assert!(d[0].mean_predicted > d[9].mean_predicted);
         assert_eq!(mean_sd(&[1.0, 3.0]), (2.0, 2f64.sqrt()));
+        let dist = distribution(&p);
+        assert_eq!(dist.counts, vec![100; 10]);
+        let base = stability_baseline(&p);
+        assert!(
+            base.share.iter().all(|s| (s - 0.1).abs() < 0.01),
+            "{:?}",
+            base.share
+        );
+        assert!(psi(&base, &p) < 1e-3);
+        let shifted: Vec<f64> = p.iter().map(|v| (v * 0.5).min(1.0)).collect();
+        assert!(
+            psi(&base, &shifted) > 0.25,
+            "a halved score distribution is unstable"
+        );
     }
 }

@@ -7,7 +7,10 @@
 //! judged on the other 20 %, and — when asked — by stratified K-fold cross-validation.
 
 use crate::TrainError;
-use crate::evaluate::{Decile, Metrics, deciles, mean_sd};
+use crate::evaluate::{
+    Decile, Distribution, Metrics, StabilityBaseline, deciles, distribution, mean_sd,
+    stability_baseline,
+};
 use crate::split::{stratified_folds, stratified_holdout};
 use forbear_data::{Column, Table};
 use forbear_models::{
@@ -362,6 +365,10 @@ pub struct Evaluated {
     pub fit_seconds: f64,
     /// Cross-validated AUC per fold, when asked.
     pub cv_auc: Vec<f64>,
+    /// Spread of the holdout probabilities.
+    pub distribution: Distribution,
+    /// Deciles of the training probabilities, for population-stability monitoring.
+    pub stability: StabilityBaseline,
 }
 
 /// Everything learned from a table.
@@ -441,9 +448,12 @@ pub fn train_prepared(
                 ));
             }
         }
+        let stability = stability_baseline(&predict(&model, &xtr)?);
         Ok(Evaluated {
             holdout: Metrics::of(&yte, &p),
             deciles: deciles(&yte, &p),
+            distribution: distribution(&p),
+            stability,
             model,
             fit_seconds,
             cv_auc,

@@ -141,6 +141,15 @@ fn the_bundle_is_written_whole_with_checksums() {
         assert!(card["metrics"][k].is_number(), "card.json metrics.{k}");
     }
     assert_eq!(card["models"][0]["kind"], "gbm");
+    for k in [
+        "calibration",
+        "gains",
+        "score_distribution",
+        "stability_baseline",
+        "feature_importance",
+    ] {
+        assert!(!card[k].is_null(), "card.json lacks {k}");
+    }
     let sums = std::fs::read_to_string(dir.join("checksums.sha256")).unwrap();
     for line in sums.lines() {
         let (hex, name) = line.split_once("  ").unwrap();
