@@ -15,7 +15,8 @@ use std::process::ExitCode;
 ///
 /// Start with `forbear quickstart` from the repository root. Then `forbear generate --out data/`
 /// simulates a portfolio with a known truth, and `forbear validate data/` checks any dataset
-/// against the data contract (notebooks-data/README.md).
+/// against the data contract (notebooks-data/README.md). `forbear train risk --data data/` trains
+/// delinquency-risk models on it; `forbear models list` shows the registry.
 #[derive(Debug, Parser)]
 #[command(
     name = "forbear",
@@ -40,7 +41,8 @@ enum Command {
     Generate(generate::Args),
     /// The model registry: list versions, promote one, roll back.
     Models(models::Args),
-    /// Train models; `forbear train table` takes any CSV or Parquet table with a binary target.
+    /// Train models: `risk` from a dataset of the data contract, `table` from any CSV or Parquet
+    /// table with a binary target.
     #[command(subcommand)]
     Train(train::Command),
     /// Check a dataset directory against the data contract; lists every problem with file,
