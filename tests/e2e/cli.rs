@@ -333,3 +333,32 @@ fn train_risk_on_the_sample_and_a_clear_error_on_too_short_a_history() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("/nonexistent/data"), "{}", text(&o).1);
 }
+
+/// The README's main job, on a smaller portfolio.
+#[test]
+fn quickstart_checks_simulates_validates_and_trains() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = super::root().join("notebooks-data/sample");
+    let out = dir.path().join("qs");
+    let o = forbear(&[
+        "quickstart",
+        "--accounts",
+        "2500",
+        "--sample",
+        sample.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("1. sample"), "{stdout}");
+    assert!(stdout.contains("meets the data contract"), "{stdout}");
+    assert!(
+        stdout.contains("gbm risk model, trained on earlier month ends"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("realism statistics inside their typical ranges"),
+        "{stdout}"
+    );
+}

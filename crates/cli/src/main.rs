@@ -35,7 +35,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// The main job on embedded defaults: check the sample, simulate a portfolio, validate it,
-    /// and report how it behaves. Run it from the repository root.
+    /// report how it behaves, and train risk models on it. Run it from the repository root.
     Quickstart(quickstart::Args),
     /// Simulate a portfolio's payment history (with its ground truth) as a Parquet dataset.
     Generate(generate::Args),

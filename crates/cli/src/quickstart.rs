@@ -1,8 +1,9 @@
 //! `forbear quickstart`: the README's main job on embedded defaults.
 //!
 //! Today: check the committed sample against the data contract, simulate a modest portfolio with
-//! its ground truth, validate what was written, and show how it behaves against the ranges real
-//! portfolios show. Later issues add training, the service and the strategy lab to this run.
+//! its ground truth, validate what was written, show how it behaves against the ranges real
+//! portfolios show, and train delinquency-risk models on it with out-of-time validation. Later
+//! issues add the service and the strategy lab to this run.
 
 use crate::generate::run_generation;
 use anyhow::{Context, Result, bail};
@@ -65,6 +66,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
         bail!("the simulated portfolio breaks the data contract");
     }
     println!("3. {} meets the data contract", args.out.display());
+    let trained =
+        forbear_train::train_risk(&args.out, &forbear_train::RiskOptions::default(), &|step| {
+            tracing::debug!("{step}")
+        })
+        .context("training risk models on the simulated portfolio")?;
+    for o in &trained.oot {
+        println!(
+            "4. {} risk model, trained on earlier month ends and tested on {}: AUC {:.3}, KS {:.3}",
+            o.kind, o.test_snapshot, o.metrics.auc, o.metrics.ks
+        );
+    }
     let misses = generated.stats.misses().len();
     println!(
         "done in {:.1}s: {} of {} realism statistics inside their typical ranges; data in {}",
