@@ -362,3 +362,138 @@ fn quickstart_checks_simulates_validates_and_trains() {
         "{stdout}"
     );
 }
+
+/// Applicants as a data scientist would hand them over: ready risk features per account.
+fn applicants_csv(path: &std::path::Path) {
+    let names = forbear_features::RISK_FEATURES;
+    // The segment attributes are features too (categories by name), so `customer_type` is both
+    // a model input and the policy's segment.
+    let mut s = format!("account_id,blacklisted,{}\n", names.join(","));
+    for id in 1..=60 {
+        let worst = (id % 6) * 15;
+        let values: Vec<String> = names
+            .iter()
+            .map(|n| match *n {
+                "dpd_now" => (worst / 3).to_string(),
+                "worst_dpd_3m" | "worst_dpd_6m" | "worst_dpd_12m" => worst.to_string(),
+                "late_bills_12m" => (id % 6).to_string(),
+                "tenure_months" => {
+                    if id == 5 {
+                        "1".into()
+                    } else {
+                        "30".into()
+                    }
+                }
+                "customer_type" => {
+                    if id % 4 == 0 {
+                        "student".into()
+                    } else {
+                        "consumer".into()
+                    }
+                }
+                "service_level" => "standard".into(),
+                "product" => "mobile".into(),
+                "age_band" => "25-34".into(),
+                _ => "0.5".into(),
+            })
+            .collect();
+        s.push_str(&format!(
+            "{id},{},{}\n",
+            if id == 7 { "yes" } else { "no" },
+            values.join(",")
+        ));
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+#[test]
+fn eligibility_decides_with_limits_and_reasons_and_shows_the_tradeoff() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("applicants.csv");
+    applicants_csv(&input);
+    let models = super::root().join("models");
+    let policy = models.join("eligibility-policy.toml");
+    let out = dir.path().join("decisions.csv");
+    let o = forbear(&[
+        "eligibility",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--models",
+        models.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (_, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("60 applicants"), "{stderr}");
+    let decisions = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<&str> = decisions.lines().collect();
+    assert_eq!(
+        rows[0],
+        "account_id,decision,credit_limit_minor,probability,rule,reason_1,reason_2,reason_3,reason_4"
+    );
+    assert_eq!(rows.len(), 61);
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("7,prepaid,,") && r.contains("blacklisted")),
+        "{decisions}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("5,refer,,") && r.contains("thin_file")),
+        "{decisions}"
+    );
+    assert!(rows.iter().any(|r| r.contains(",postpaid,")), "{decisions}");
+    let refused = rows
+        .iter()
+        .find(|r| r.contains(",prepaid,") && r.contains("probability"))
+        .expect("a refusal by score");
+    assert!(
+        refused
+            .split(',')
+            .filter(|f| f.starts_with("R") || f.starts_with("\"R"))
+            .count()
+            >= 4,
+        "four reasons: {refused}"
+    );
+
+    let o = forbear(&[
+        "eligibility",
+        "tradeoff",
+        "--input",
+        input.to_str().unwrap(),
+        "--models",
+        models.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stdout.starts_with("segment,applicants,cutoff,approval_rate,expected_bad_rate"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\nstudent,15,"), "{stdout}");
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "default = { prepaid_at = 0.1, refer_at = 0.5 }\n[[limit]]\nbelow = 0.1\nlimit_minor = 1\n",
+    )
+    .unwrap();
+    let o = forbear(&[
+        "eligibility",
+        "--policy",
+        bad.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--models",
+        models.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).1.contains("refer_at <= prepaid_at"),
+        "{}",
+        text(&o).1
+    );
+}

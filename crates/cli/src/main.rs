@@ -1,6 +1,7 @@
 //! The `forbear` binary: parses arguments into plain data, calls one library function per
 //! command, and reports. No business rule lives here.
 
+mod eligibility;
 mod generate;
 mod models;
 mod quickstart;
@@ -39,6 +40,9 @@ enum Command {
     Quickstart(quickstart::Args),
     /// Simulate a portfolio's payment history (with its ground truth) as a Parquet dataset.
     Generate(generate::Args),
+    /// Prepaid or postpaid for each applicant, with a credit limit and the reasons
+    /// (`--policy FILE --input FILE`); `tradeoff` shows approval against expected bad rate.
+    Eligibility(eligibility::Args),
     /// The model registry: list versions, promote one, roll back.
     Models(models::Args),
     /// Train models: `risk` from a dataset of the data contract, `table` from any CSV or Parquet
@@ -75,6 +79,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Train(cmd) => train::run(cmd),
         Command::Models(args) => models::run(args),
+        Command::Eligibility(args) => eligibility::run(args),
     };
     match result {
         Ok(code) => code,

@@ -14,6 +14,7 @@
 //! on the Taiwan data fell short of the accuracy bar (see `benches/RESULTS.md`).
 
 pub mod bundle;
+pub mod eligibility;
 pub mod error;
 pub mod gbm;
 pub mod logistic;
