@@ -126,19 +126,47 @@ fn score(src: &Source) -> Result<Scored> {
         .best_model()
         .context("the bundle has no best model")?;
     let probability = model.predict_proba(&x)?;
-    // Adverse-action reasons come from the scorecard: points lost against each feature's best bin.
-    let scorecard = bundle.models.iter().find_map(|m| match m {
-        Model::Scorecard(s) => Some(s),
-        Model::Gbm(_) => None,
-    });
+    // Adverse-action reasons from the deciding model (TreeSHAP contributions for trees, points
+    // lost for a scorecard); a bundle whose trees lack training counts falls back to its scorecard.
+    let explainer = if model.reasons(&|f| x.column(f)[0], 1).is_empty() && x.rows() > 0 {
+        bundle
+            .models
+            .iter()
+            .find(|m| matches!(m, Model::Scorecard(_)))
+            .unwrap_or(model)
+    } else {
+        model
+    };
+    // Category codes back to the names the applicant file used.
+    let category = |feature: &str, value: f64| -> Option<String> {
+        bundle
+            .spec
+            .features
+            .iter()
+            .find(|f| f.name == feature)
+            .and_then(|f| match &f.kind {
+                forbear_models::FeatureKind::Categorical { categories } if value >= 0.0 => {
+                    categories.get(value as usize).cloned()
+                }
+                _ => None,
+            })
+    };
     let reasons = (0..x.rows())
         .map(|i| {
-            scorecard.map_or_else(Vec::new, |s| {
-                s.reasons(&|f| x.column(f)[i], 4)
-                    .into_iter()
-                    .map(|r| format!("{}: {}", r.code, r.text))
-                    .collect()
-            })
+            explainer
+                .reasons(&|f| x.column(f)[i], 4)
+                .into_iter()
+                .map(|r| {
+                    let text = match category(&r.feature, r.value) {
+                        Some(name) => {
+                            r.text
+                                .replacen(&format!("= {}", r.value), &format!("= {name}"), 1)
+                        }
+                        None => r.text,
+                    };
+                    format!("{}: {text}", r.code)
+                })
+                .collect()
         })
         .collect();
     let segment = (0..table.rows())

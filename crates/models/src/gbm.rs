@@ -165,6 +165,9 @@ pub struct Node {
     /// Loss reduction of the split (for feature importance).
     #[serde(default)]
     pub gain: f64,
+    /// Training rows that reached the node (for contributions).
+    #[serde(default)]
+    pub count: u32,
 }
 
 /// One fitted tree.
@@ -174,6 +177,9 @@ pub struct Tree {
     pub nodes: Vec<Node>,
     /// Leaf outputs (already multiplied by the learning rate).
     pub leaves: Vec<f64>,
+    /// Training rows that reached each leaf (for contributions).
+    #[serde(default)]
+    pub leaf_counts: Vec<u32>,
 }
 
 impl Tree {
@@ -560,6 +566,7 @@ impl Grower<'_> {
                 left: 0,
                 right: 0,
                 gain: split.gain,
+                count: (leaf.end - leaf.start) as u32,
             });
             if let Some((p, is_left)) = leaf.parent {
                 if is_left {
@@ -623,8 +630,10 @@ impl Grower<'_> {
         // Number the leaves and hang them on their parents.
         let mut values = Vec::with_capacity(leaves.len());
         let mut ranges = Vec::with_capacity(leaves.len());
+        let mut leaf_counts = Vec::with_capacity(leaves.len());
         for (k, l) in leaves.iter().enumerate() {
             values.push(self.leaf_value(l.g, l.h));
+            leaf_counts.push((l.end - l.start) as u32);
             ranges.push((l.start, l.end));
             if let Some((p, is_left)) = l.parent {
                 let child = !(k as i32);
@@ -639,6 +648,7 @@ impl Grower<'_> {
             Tree {
                 nodes,
                 leaves: values,
+                leaf_counts,
             },
             ranges,
         )

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod model;
 pub mod registry;
 pub mod scorecard;
+pub mod shap;
 pub mod spec;
 
 pub use bundle::{Bundle, BundleError};

@@ -1,6 +1,6 @@
 //! Any fitted model forbear ships, behind one type: what bundles store and serving scores with.
 
-use crate::{FeatureMatrix, Gbm, ModelError, Scorecard};
+use crate::{FeatureMatrix, Gbm, ModelError, Reason, Scorecard};
 use serde::{Deserialize, Serialize};
 
 /// A fitted binary model; the JSON form is tagged by `kind`.
@@ -35,6 +35,52 @@ impl Model {
         match self {
             Model::Gbm(m) => &m.features,
             Model::Scorecard(m) => &m.inputs,
+        }
+    }
+
+    /// The principal reasons for one row's risk, most adverse first, at most `top`.
+    ///
+    /// A scorecard names the features that cost the most points against their best bin. Trees
+    /// name the features whose TreeSHAP contributions raised the log-odds most; `points_lost` is
+    /// that contribution in scorecard points (20 points per doubling of the odds), and the code
+    /// is `T`, the feature's input index (two digits), `-`, its name.
+    pub fn reasons(&self, row: &dyn Fn(usize) -> f64, top: usize) -> Vec<Reason> {
+        match self {
+            Model::Scorecard(s) => s.reasons(row, top),
+            Model::Gbm(g) => {
+                if !g.has_covers() {
+                    return Vec::new();
+                }
+                let points_per_log_odds = 20.0 / std::f64::consts::LN_2;
+                let mut phi: Vec<(usize, f64)> = g
+                    .contributions(row)
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, c)| *c > 0.0)
+                    .collect();
+                phi.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                phi.into_iter()
+                    .take(top)
+                    .map(|(f, c)| {
+                        let name = &g.features[f];
+                        let value = row(f);
+                        let shown = if value.is_nan() {
+                            "missing".to_owned()
+                        } else {
+                            format!("{value}")
+                        };
+                        Reason {
+                            code: format!("T{f:02}-{name}"),
+                            feature: name.clone(),
+                            value,
+                            points_lost: c * points_per_log_odds,
+                            text: format!(
+                                "{name} = {shown} raises the log-odds of going bad by {c:.3}"
+                            ),
+                        }
+                    })
+                    .collect()
+            }
         }
     }
 
