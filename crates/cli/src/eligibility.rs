@@ -125,7 +125,8 @@ fn score(src: &Source) -> Result<Scored> {
     let model = bundle
         .best_model()
         .context("the bundle has no best model")?;
-    let probability = model.predict_proba(&x)?;
+    // Calibrated probabilities: expected bad rates in the trade-off are read as rates.
+    let probability = bundle.predict(&x)?;
     // Adverse-action reasons from the deciding model (TreeSHAP contributions for trees, points
     // lost for a scorecard); a bundle whose trees lack training counts falls back to its scorecard.
     let explainer = if model.reasons(&|f| x.column(f)[0], 1).is_empty() && x.rows() > 0 {

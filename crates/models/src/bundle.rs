@@ -52,6 +52,9 @@ pub struct Bundle {
     pub best: String,
     /// Every model trained.
     pub models: Vec<Model>,
+    /// The Platt calibrator of each model, in the order of `models` (empty: uncalibrated).
+    #[serde(default)]
+    pub calibrators: Vec<crate::Platt>,
     /// Where the training data came from.
     pub training: serde_json::Value,
     /// Seed of the splits.
@@ -150,6 +153,20 @@ impl Bundle {
     /// The model to use.
     pub fn best_model(&self) -> Option<&Model> {
         self.models.iter().find(|m| m.kind() == self.best)
+    }
+
+    /// Calibrated probabilities of the best model for every row of `x`.
+    pub fn predict(&self, x: &crate::FeatureMatrix) -> Result<Vec<f64>, crate::ModelError> {
+        let k = self
+            .models
+            .iter()
+            .position(|m| m.kind() == self.best)
+            .unwrap_or(0);
+        let p = self.models[k].predict_proba(x)?;
+        Ok(match self.calibrators.get(k) {
+            Some(c) => p.into_iter().map(|v| c.apply(v)).collect(),
+            None => p,
+        })
     }
 
     /// Fails unless the bundle's features are exactly `expected`.

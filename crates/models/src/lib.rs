@@ -14,6 +14,7 @@
 //! on the Taiwan data fell short of the accuracy bar (see `benches/RESULTS.md`).
 
 pub mod bundle;
+pub mod calibration;
 pub mod eligibility;
 pub mod error;
 pub mod gbm;
@@ -27,6 +28,7 @@ pub mod shap;
 pub mod spec;
 
 pub use bundle::{Bundle, BundleError};
+pub use calibration::Platt;
 pub use error::ModelError;
 pub use gbm::{Gbm, GbmParams};
 pub use logistic::{LogisticModel, LogisticParams};

@@ -46,6 +46,8 @@ pub fn card_json(t: &TrainedTable, fp: &Fingerprint, seed: u64) -> serde_json::V
             let mut v = json!({
                 "kind": m.model.kind(),
                 "metrics": m.holdout,
+                "metrics_uncalibrated": m.uncalibrated,
+                "calibration": { "method": "platt", "a": m.platt.a, "b": m.platt.b, "fitted_on": "15 % of the training rows, not used to fit the model" },
                 "fit_seconds": m.fit_seconds,
                 "deciles": m.deciles,
                 "score_distribution": m.distribution,
@@ -259,6 +261,7 @@ pub fn write_table_bundle(
         "spec": t.prepared.spec,
         "best": t.models[t.best].model.kind(),
         "models": t.models.iter().map(|m| &m.model).collect::<Vec<_>>(),
+        "calibrators": t.models.iter().map(|m| m.platt).collect::<Vec<_>>(),
         "training": fp,
         "seed": seed,
     });

@@ -474,10 +474,10 @@ pub fn train_risk(
             "out-of-time: training {kind:?} on {} rows before {last_snapshot}",
             train.len()
         ));
-        let m = kind.fit(&xtr, &ytr, &p.spec)?;
-        let pr = crate::tabular::predict(&m, &xte)?;
+        let m = kind.fit_calibrated(&xtr, &ytr, &p.spec, opts.seed)?;
+        let pr = m.predict(&xte)?;
         Ok(OutOfTime {
-            kind: m.kind(),
+            kind: m.model.kind(),
             test_snapshot: last_snapshot.to_string(),
             rows: (train.len(), test.len()),
             metrics: Metrics::of(&yte, &pr),
