@@ -71,7 +71,7 @@ pub struct TableArgs {
     categorical: Vec<String>,
     #[command(flatten)]
     eval: Evaluation,
-    /// Bundle directory (default: models/<input file name>).
+    /// Bundle directory (default: models/<input file name>/<UTC timestamp>, a new registry version).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Replace an existing bundle directory.
@@ -153,29 +153,9 @@ fn risk(args: RiskArgs) -> Result<ExitCode> {
         markdown: md,
         kind: Some("risk"),
     };
-    let out = args.out.unwrap_or_else(|| {
-        PathBuf::from("models/risk").join(chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string())
-    });
+    let out = args.out.unwrap_or_else(|| new_version("risk"));
     let dir = write_table_bundle(t, &fp, args.eval.seed, &out, args.overwrite, &extra)?;
-    println!(
-        "bundle written to {} in {:.1}s (card: {}/card.md)",
-        dir.display(),
-        started.elapsed().as_secs_f64(),
-        dir.display()
-    );
-    if let (Some(kind_dir), Some(version)) = (dir.parent(), dir.file_name()) {
-        let root = kind_dir
-            .parent()
-            .map_or_else(|| ".".into(), |p| p.display().to_string());
-        let kind = kind_dir
-            .file_name()
-            .map(|k| k.to_string_lossy())
-            .unwrap_or_default();
-        println!(
-            "make it current: forbear models --models {root} promote {kind} {}",
-            version.to_string_lossy()
-        );
-    }
+    report_bundle(&dir, started);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -260,7 +240,7 @@ fn table(args: TableArgs) -> Result<ExitCode> {
             .input
             .file_stem()
             .map_or_else(|| "table".into(), |s| s.to_string_lossy().into_owned());
-        PathBuf::from("models").join(stem)
+        new_version(&stem)
     });
     let dir = write_table_bundle(
         &trained,
@@ -270,11 +250,36 @@ fn table(args: TableArgs) -> Result<ExitCode> {
         args.overwrite,
         &CardExtra::default(),
     )?;
+    report_bundle(&dir, started);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A new registry version of a model kind: `models/<kind>/<UTC timestamp>`.
+fn new_version(kind: &str) -> PathBuf {
+    PathBuf::from("models")
+        .join(kind)
+        .join(chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string())
+}
+
+/// Says where the bundle went and how to make it the current version of its kind.
+fn report_bundle(dir: &std::path::Path, started: Instant) {
     println!(
         "bundle written to {} in {:.1}s (card: {}/card.md)",
         dir.display(),
         started.elapsed().as_secs_f64(),
         dir.display()
     );
-    Ok(ExitCode::SUCCESS)
+    if let (Some(kind_dir), Some(version)) = (dir.parent(), dir.file_name()) {
+        let root = kind_dir
+            .parent()
+            .map_or_else(|| ".".into(), |p| p.display().to_string());
+        let kind = kind_dir
+            .file_name()
+            .map(|k| k.to_string_lossy())
+            .unwrap_or_default();
+        println!(
+            "make it current: forbear models --models {root} promote {kind} {}",
+            version.to_string_lossy()
+        );
+    }
 }
