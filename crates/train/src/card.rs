@@ -155,6 +155,10 @@ pub fn card_markdown(t: &TrainedTable, fp: &Fingerprint, name: &str) -> String {
     }
     let _ = writeln!(
         md,
+        "\n![ROC curves](roc.svg) ![calibration](calibration.svg) ![score distribution](scores.svg)"
+    );
+    let _ = writeln!(
+        md,
         "\n## Calibration and gains of the best model ({})\n",
         best.model.kind()
     );
@@ -280,6 +284,27 @@ pub fn write_table_bundle(
         (
             "card.md",
             (card_markdown(t, fp, &name) + &extra.markdown).into_bytes(),
+        ),
+        ("roc.svg", {
+            let curves: Vec<crate::plots::Curve<'_>> = t
+                .models
+                .iter()
+                .map(|m| (m.model.kind(), m.roc.clone(), m.holdout.auc))
+                .collect();
+            crate::plots::roc_svg(&curves).into_bytes()
+        }),
+        (
+            "calibration.svg",
+            crate::plots::calibration_svg(t.models[t.best].model.kind(), &t.models[t.best].deciles)
+                .into_bytes(),
+        ),
+        (
+            "scores.svg",
+            crate::plots::distribution_svg(
+                t.models[t.best].model.kind(),
+                &t.models[t.best].distribution,
+            )
+            .into_bytes(),
         ),
     ];
     let mut sums = String::new();

@@ -149,6 +149,29 @@ pub fn psi(baseline: &StabilityBaseline, p: &[f64]) -> f64 {
         .sum()
 }
 
+/// Points of the ROC curve (false positive rate, true positive rate), at most about `max` of them.
+pub fn roc_points(y: &[bool], p: &[f64], max: usize) -> Vec<(f64, f64)> {
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+    let pos = y.iter().filter(|v| **v).count().max(1) as f64;
+    let neg = (y.len() as f64 - pos).max(1.0);
+    let step = (order.len() / max.max(1)).max(1);
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut out = vec![(0.0, 0.0)];
+    for (k, &i) in order.iter().enumerate() {
+        if y[i] {
+            tp += 1.0
+        } else {
+            fp += 1.0
+        }
+        if (k + 1) % step == 0 {
+            out.push((fp / neg, tp / pos));
+        }
+    }
+    out.push((1.0, 1.0));
+    out
+}
+
 /// Mean and sample standard deviation.
 pub fn mean_sd(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;

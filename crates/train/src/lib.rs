@@ -9,6 +9,7 @@
 pub mod card;
 pub mod error;
 pub mod evaluate;
+pub mod plots;
 pub mod risk;
 pub mod split;
 pub mod tabular;

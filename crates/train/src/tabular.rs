@@ -363,6 +363,8 @@ pub struct Evaluated {
     pub uncalibrated: Metrics,
     /// Its Platt calibrator.
     pub platt: Platt,
+    /// Its ROC curve on the holdout.
+    pub roc: Vec<(f64, f64)>,
     /// Calibration and gains on the holdout.
     pub deciles: Vec<Decile>,
     /// Seconds to fit.
@@ -463,6 +465,7 @@ pub fn train_prepared(
             holdout: Metrics::of(&yte, &p),
             uncalibrated: Metrics::of(&yte, &raw),
             platt: fitted.platt,
+            roc: crate::evaluate::roc_points(&yte, &p, 200),
             deciles: deciles(&yte, &p),
             distribution: distribution(&p),
             stability,

@@ -150,6 +150,13 @@ fn the_bundle_is_written_whole_with_checksums() {
     ] {
         assert!(!card[k].is_null(), "card.json lacks {k}");
     }
+    for plot in ["roc.svg", "calibration.svg", "scores.svg"] {
+        let svg = std::fs::read_to_string(dir.join(plot)).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{plot}"
+        );
+    }
     let sums = std::fs::read_to_string(dir.join("checksums.sha256")).unwrap();
     for line in sums.lines() {
         let (hex, name) = line.split_once("  ").unwrap();
