@@ -33,10 +33,9 @@ fn frame(title: &str, x_label: &str, y_label: &str, x_max: f64, y_max: f64) -> S
     );
     for k in 0..=5 {
         let v = f64::from(k) / 5.0;
-        let _ = write!(
+        let _ = writeln!(
             s,
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="10">{:.2}</text><text x="{:.1}" y="{:.1}" text-anchor="end" font-size="10">{:.2}</text>
-"##,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="10">{:.2}</text><text x="{:.1}" y="{:.1}" text-anchor="end" font-size="10">{:.2}</text>"##,
             px(v),
             H - M + 14.0,
             v * x_max,
@@ -193,7 +192,8 @@ mod tests {
         };
         assert_eq!(
             distribution_svg("gbm", &d).matches("<rect x=").count(),
-            10 + 0
+            10,
+            "one bar per tenth of probability"
         );
     }
 }
