@@ -3,45 +3,53 @@
 //!
 //! The rows are the committed sample's real point-in-time risk features, tiled to 100,000
 //! accounts and handed over as an Arrow batch of `Float64` columns, the way the service's bulk
-//! endpoint receives them; each iteration copies the batch into a feature matrix and scores every
-//! row, on one thread.
+//! endpoint receives them; each iteration views the batch's buffers as columns (no copy; a
+//! column with nulls would be copied with NaN for them) and scores every row, on one thread.
 //!
 //! `cargo bench -p forbear-benches --bench scoring`
 
 use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use forbear_models::{FeatureMatrix, Model, Registry};
+use forbear_models::{Columns, Model, Registry};
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
 
 const ROWS: usize = 100_000;
 
-fn batch_to_matrix(batch: &RecordBatch) -> FeatureMatrix {
-    let names = batch
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
-    let columns = batch
+/// Columns of a batch of `Float64` arrays: borrowed when they have no nulls, copied (nulls as
+/// `NaN`) into `spill` otherwise.
+fn batch_columns<'a>(batch: &'a RecordBatch, spill: &'a mut Vec<Vec<f64>>) -> Columns<'a> {
+    let arrays: Vec<&Float64Array> = batch
         .columns()
         .iter()
         .map(|c| {
-            let a = c
-                .as_any()
+            c.as_any()
                 .downcast_ref::<Float64Array>()
-                .expect("Float64 column");
+                .expect("Float64 column")
+        })
+        .collect();
+    *spill = arrays
+        .iter()
+        .filter(|a| a.null_count() > 0)
+        .map(|a| {
+            (0..a.len())
+                .map(|i| if a.is_valid(i) { a.value(i) } else { f64::NAN })
+                .collect()
+        })
+        .collect();
+    let mut spilled = spill.iter();
+    let cols = arrays
+        .iter()
+        .map(|a| {
             if a.null_count() == 0 {
-                a.values().to_vec()
+                &a.values()[..]
             } else {
-                (0..a.len())
-                    .map(|i| if a.is_valid(i) { a.value(i) } else { f64::NAN })
-                    .collect()
+                spilled.next().map_or(&[][..], Vec::as_slice)
             }
         })
         .collect();
-    FeatureMatrix::new(names, columns).expect("matrix")
+    Columns::new(cols).expect("columns of one batch")
 }
 
 fn bench_scoring(c: &mut Criterion) {
@@ -75,9 +83,10 @@ fn bench_scoring(c: &mut Criterion) {
             .find(|m| m.kind() == kind)
             .expect("model kind");
         g.bench_function(format!("{kind}, 100k accounts"), |b| {
+            let mut spill = Vec::new();
             b.iter(|| {
-                let m = batch_to_matrix(black_box(&batch));
-                black_box(model.predict_proba(&m).expect("score"))
+                let cols = batch_columns(black_box(&batch), &mut spill);
+                black_box(model.predict_columns(&cols).expect("score"))
             });
         });
     }

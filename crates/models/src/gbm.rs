@@ -6,6 +6,7 @@
 //! its sibling's, and a split sends missing values to whichever side gains more. Defaults are
 //! LightGBM's: 100 trees, 31 leaves, learning rate 0.1, at least 20 rows per leaf.
 
+use crate::matrix::Columns;
 use crate::{FeatureMatrix, ModelError};
 use serde::{Deserialize, Serialize};
 
@@ -244,6 +245,12 @@ impl Gbm {
 
     /// Probability of the positive class for every row of `x`.
     pub fn predict_proba(&self, x: &FeatureMatrix) -> Result<Vec<f64>, ModelError> {
+        self.predict_columns(&x.view())
+    }
+
+    /// Probability of the positive class for every row of borrowed columns (an Arrow batch,
+    /// without a copy).
+    pub fn predict_columns(&self, x: &Columns<'_>) -> Result<Vec<f64>, ModelError> {
         if x.features() != self.features.len() {
             return Err(ModelError::FeatureCount {
                 expected: self.features.len(),

@@ -32,7 +32,7 @@ pub use calibration::Platt;
 pub use error::ModelError;
 pub use gbm::{Gbm, GbmParams};
 pub use logistic::{LogisticModel, LogisticParams};
-pub use matrix::FeatureMatrix;
+pub use matrix::{Columns, FeatureMatrix};
 pub use model::Model;
 pub use registry::{Registry, RegistryError};
 pub use scorecard::{Reason, Scorecard, ScorecardParams};

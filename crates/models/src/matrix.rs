@@ -94,3 +94,50 @@ impl FeatureMatrix {
         self.columns.iter().map(|c| c[i]).collect()
     }
 }
+
+/// Borrowed columns of equal length: a matrix over buffers owned elsewhere (an Arrow batch's
+/// `Float64` columns), so scoring needs no copy.
+#[derive(Debug, Clone)]
+pub struct Columns<'a> {
+    cols: Vec<&'a [f64]>,
+    rows: usize,
+}
+
+impl<'a> Columns<'a> {
+    /// A view over columns of equal length (`NaN` is a missing value).
+    pub fn new(cols: Vec<&'a [f64]>) -> Result<Self, ModelError> {
+        let rows = cols.first().map_or(0, |c| c.len());
+        if let Some(c) = cols.iter().find(|c| c.len() != rows) {
+            return Err(ModelError::LengthMismatch {
+                rows,
+                labels: c.len(),
+            });
+        }
+        Ok(Columns { cols, rows })
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of features.
+    pub fn features(&self) -> usize {
+        self.cols.len()
+    }
+
+    /// One column.
+    pub fn column(&self, f: usize) -> &'a [f64] {
+        self.cols[f]
+    }
+}
+
+impl FeatureMatrix {
+    /// The matrix as borrowed columns.
+    pub fn view(&self) -> Columns<'_> {
+        Columns {
+            cols: self.columns.iter().map(Vec::as_slice).collect(),
+            rows: self.rows,
+        }
+    }
+}

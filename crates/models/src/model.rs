@@ -1,5 +1,6 @@
 //! Any fitted model forbear ships, behind one type: what bundles store and serving scores with.
 
+use crate::matrix::Columns;
 use crate::{FeatureMatrix, Gbm, ModelError, Reason, Scorecard};
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +28,14 @@ impl Model {
         match self {
             Model::Gbm(m) => m.predict_proba(x),
             Model::Scorecard(m) => m.predict_proba(x),
+        }
+    }
+
+    /// Probabilities of the bad outcome for every row of borrowed columns (no copy).
+    pub fn predict_columns(&self, x: &Columns<'_>) -> Result<Vec<f64>, ModelError> {
+        match self {
+            Model::Gbm(m) => m.predict_columns(x),
+            Model::Scorecard(m) => m.predict_columns(x),
         }
     }
 

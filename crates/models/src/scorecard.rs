@@ -18,6 +18,7 @@
 //! or an unseen category) scores as WoE 0, i.e. as neutral evidence.
 
 use crate::logistic::{LogisticParams, sigmoid};
+use crate::matrix::Columns;
 use crate::{FeatureMatrix, ModelError};
 use serde::{Deserialize, Serialize};
 
@@ -348,7 +349,7 @@ impl Scorecard {
                 .sum::<f64>()
     }
 
-    fn check_width(&self, x: &FeatureMatrix) -> Result<(), ModelError> {
+    fn check_width(&self, x: &Columns<'_>) -> Result<(), ModelError> {
         if x.features() != self.inputs.len() {
             return Err(ModelError::FeatureCount {
                 expected: self.inputs.len(),
@@ -360,6 +361,11 @@ impl Scorecard {
 
     /// Probability of bad for every row of `x`, from the unrounded model.
     pub fn predict_proba(&self, x: &FeatureMatrix) -> Result<Vec<f64>, ModelError> {
+        self.predict_columns(&x.view())
+    }
+
+    /// Probability of bad for every row of borrowed columns (an Arrow batch, without a copy).
+    pub fn predict_columns(&self, x: &Columns<'_>) -> Result<Vec<f64>, ModelError> {
         self.check_width(x)?;
         let mut z = vec![self.intercept; x.rows()];
         for f in &self.features {
@@ -385,7 +391,7 @@ impl Scorecard {
 
     /// The score (sum of points; higher is safer) of every row of `x`.
     pub fn score(&self, x: &FeatureMatrix) -> Result<Vec<f64>, ModelError> {
-        self.check_width(x)?;
+        self.check_width(&x.view())?;
         let mut s = vec![0.0; x.rows()];
         for (k, f) in self.features.iter().enumerate() {
             for (si, &v) in s.iter_mut().zip(x.column(f.column)) {
