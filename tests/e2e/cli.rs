@@ -473,6 +473,26 @@ fn eligibility_decides_with_limits_and_reasons_and_shows_the_tradeoff() {
     );
     assert!(stdout.contains("\nstudent,15,"), "{stdout}");
 
+    let o = forbear(&[
+        "eligibility",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--models",
+        models.to_str().unwrap(),
+        "--id",
+        "customer_number",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o)
+            .1
+            .contains("identifier column \"customer_number\" (choose it with --id)"),
+        "{}",
+        text(&o).1
+    );
+
     let bad = dir.path().join("bad.toml");
     std::fs::write(
         &bad,

@@ -30,6 +30,9 @@ struct Source {
     /// columns, and optionally `blacklisted` and `days_since_write_off`.
     #[arg(long)]
     input: Option<PathBuf>,
+    /// The column that identifies each applicant.
+    #[arg(long, default_value = "account_id")]
+    id: String,
     /// Registry root.
     #[arg(long, default_value = "models")]
     models: PathBuf,
@@ -208,7 +211,10 @@ fn decide(args: DecideArgs) -> Result<ExitCode> {
     let s = score(&args.source)?;
     let t = &s.table;
     let col = |name: &str| t.index_of(name).map(|k| &t.columns[k]);
-    let ids = col("account_id").context("the input needs an account_id column")?;
+    let id_column = &args.source.id;
+    let ids = col(id_column).with_context(|| {
+        format!("the input needs an identifier column {id_column:?} (choose it with --id)")
+    })?;
     let mut out: Box<dyn std::io::Write> = match &args.out {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
@@ -276,16 +282,21 @@ fn tradeoff(args: TradeoffArgs) -> Result<ExitCode> {
             .collect();
         groups.push((seg, p));
     }
-    println!("segment,applicants,cutoff,approval_rate,expected_bad_rate");
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "segment,applicants,cutoff,approval_rate,expected_bad_rate"
+    )?;
     for (seg, p) in groups {
         for point in Policy::tradeoff(&p, &args.cutoffs) {
-            println!(
+            writeln!(
+                out,
                 "{seg},{},{:.3},{:.4},{:.4}",
                 p.len(),
                 point.cutoff,
                 point.approval_rate,
                 point.expected_bad_rate
-            );
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -33,12 +33,40 @@ pub struct RiskArgs {
     horizon: i64,
     #[command(flatten)]
     eval: Evaluation,
+    #[command(flatten)]
+    scaling: Scaling,
     /// Bundle directory (default: models/risk/<UTC timestamp>, a new registry version).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Replace an existing bundle directory.
     #[arg(long)]
     overwrite: bool,
+}
+
+/// How scorecard points are scaled (shared by every `train` command). Points are presentation:
+/// probabilities do not depend on them.
+#[derive(Debug, clap::Args)]
+pub struct Scaling {
+    /// Scorecard points at the base odds.
+    #[arg(long, default_value_t = 600.0)]
+    base_score: f64,
+    /// Good:bad odds at the base score.
+    #[arg(long, default_value_t = 50.0)]
+    base_odds: f64,
+    /// Points to double the odds.
+    #[arg(long, default_value_t = 20.0)]
+    pdo: f64,
+}
+
+impl Scaling {
+    fn apply(&self, t: &mut forbear_train::TrainedTable) -> Result<()> {
+        for m in &mut t.models {
+            if let forbear_models::Model::Scorecard(sc) = &mut m.model {
+                sc.rescale(self.base_score, self.base_odds, self.pdo)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How models are evaluated (shared by every `train` command).
@@ -71,6 +99,8 @@ pub struct TableArgs {
     categorical: Vec<String>,
     #[command(flatten)]
     eval: Evaluation,
+    #[command(flatten)]
+    scaling: Scaling,
     /// Bundle directory (default: models/<input file name>/<UTC timestamp>, a new registry version).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -94,7 +124,8 @@ fn risk(args: RiskArgs) -> Result<ExitCode> {
         seed: args.eval.seed,
         cv: args.eval.cv.map(|k| k as usize),
     };
-    let trained = train_risk(&args.data, &opts, &|step| tracing::info!("{step}"))?;
+    let mut trained = train_risk(&args.data, &opts, &|step| tracing::info!("{step}"))?;
+    args.scaling.apply(&mut trained.table)?;
     let t = &trained.table;
     let p = &t.prepared;
     let snaps: Vec<String> = trained.snapshots.iter().map(ToString::to_string).collect();
@@ -196,7 +227,8 @@ fn table(args: TableArgs) -> Result<ExitCode> {
         cv: args.eval.cv.map(|k| k as usize),
         holdout: 0.2,
     };
-    let trained = train_table(&table, &opts, &|step| tracing::info!("{step}"))?;
+    let mut trained = train_table(&table, &opts, &|step| tracing::info!("{step}"))?;
+    args.scaling.apply(&mut trained)?;
     let p = &trained.prepared;
     println!(
         "{}: {} rows, {} features, bad = {:?} ({:.2} %){}",

@@ -1,6 +1,7 @@
 //! `forbear validate`: a dataset against the contract.
 
 use anyhow::{Result, bail};
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -39,7 +40,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    print!("{report}");
-    println!("{}: {} problems", dir.display(), report.total_problems());
+    let mut out = std::io::stdout().lock();
+    write!(out, "{report}")?;
+    writeln!(
+        out,
+        "{}: {} problems",
+        dir.display(),
+        report.total_problems()
+    )?;
     Ok(ExitCode::FAILURE)
 }

@@ -324,6 +324,40 @@ impl Scorecard {
         self.params.base_score - self.factor() * self.params.base_odds.ln()
     }
 
+    /// Sets every bin's points from the scaling in `params`.
+    fn assign_points(&mut self) {
+        let points: Vec<Vec<f64>> = self
+            .features
+            .iter()
+            .map(|f| {
+                f.bins
+                    .iter()
+                    .map(|b| self.points_at(f.coefficient, b.woe))
+                    .collect()
+            })
+            .collect();
+        for (f, pts) in self.features.iter_mut().zip(points) {
+            for (b, pt) in f.bins.iter_mut().zip(pts) {
+                b.points = pt;
+            }
+        }
+    }
+
+    /// Re-expresses the points on another scale (base score at base odds, points to double the
+    /// odds). Probabilities do not change: points are presentation, the model is the same.
+    pub fn rescale(&mut self, base_score: f64, base_odds: f64, pdo: f64) -> Result<(), ModelError> {
+        let probe = ScorecardParams {
+            base_score,
+            base_odds,
+            pdo,
+            ..self.params.clone()
+        };
+        probe.check()?;
+        self.params = probe;
+        self.assign_points();
+        Ok(())
+    }
+
     /// Points of a feature at WoE `woe`, rounded to 2 decimals.
     fn points_at(&self, coefficient: f64, woe: f64) -> f64 {
         let k = self.features.len() as f64;
@@ -775,22 +809,31 @@ fn fit(p: &ScorecardParams, x: &FeatureMatrix, y: &[bool]) -> Result<Scorecard, 
         converged: model.converged,
         params: p.clone(),
     };
-    let points: Vec<Vec<f64>> = card
-        .features
-        .iter()
-        .map(|f| {
-            f.bins
-                .iter()
-                .map(|b| card.points_at(f.coefficient, b.woe))
-                .collect()
-        })
-        .collect();
-    for (f, pts) in card.features.iter_mut().zip(points) {
-        for (b, pt) in f.bins.iter_mut().zip(pts) {
-            b.points = pt;
-        }
-    }
+    card.assign_points();
     Ok(card)
+}
+
+#[cfg(test)]
+mod rescale_tests {
+    use super::*;
+
+    #[test]
+    fn rescaling_moves_points_not_probabilities() {
+        let n = 2_000;
+        let x0: Vec<f64> = (0..n).map(|i| (i % 100) as f64).collect();
+        let y: Vec<bool> = (0..n).map(|i| (i % 100) > 60 || i % 7 == 0).collect();
+        let x = FeatureMatrix::new(vec!["x0".into()], vec![x0]).unwrap();
+        let mut sc = ScorecardParams::default().fit(&x, &y).unwrap();
+        let p = sc.predict_proba(&x).unwrap();
+        let s = sc.score(&x).unwrap();
+        sc.rescale(700.0, 20.0, 40.0).unwrap();
+        assert_eq!(sc.predict_proba(&x).unwrap(), p);
+        let s2 = sc.score(&x).unwrap();
+        // Twice the points per doubling: score differences double (up to rounding).
+        let (d1, d2) = (s[0] - s[n - 1], s2[0] - s2[n - 1]);
+        assert!((d2 - 2.0 * d1).abs() < 0.1, "{d1} {d2}");
+        assert!(sc.rescale(700.0, 20.0, -1.0).is_err());
+    }
 }
 
 #[cfg(test)]
