@@ -114,13 +114,6 @@ pub enum TableError {
     /// A Parquet file that cannot be read.
     #[error("{path}: parquet: {message}")]
     Parquet { path: PathBuf, message: String },
-    /// A Parquet column of a type no model can use.
-    #[error("{path}: column {column} has type {data_type}, which is neither numeric nor text")]
-    UnsupportedType {
-        path: PathBuf,
-        column: String,
-        data_type: String,
-    },
     /// Two columns of one name.
     #[error("{path}: two columns are named {name:?}")]
     DuplicateColumn { path: PathBuf, name: String },
@@ -341,26 +334,41 @@ fn read_parquet(path: &Path) -> Result<Table, TableError> {
         .build()
         .map_err(|e| perr(&e))?;
     let schema = arrow_array::RecordBatchReader::schema(&reader);
-    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-    let mut columns: Vec<Column> = schema
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8
-            | DataType::LargeUtf8
-            | DataType::Utf8View
-            | DataType::Dictionary(_, _) => Ok(Column::Text(Vec::new())),
-            t if numeric_type(t) => Ok(Column::Numeric(Vec::new())),
-            t => Err(TableError::UnsupportedType {
-                path: path.to_path_buf(),
-                column: f.name().clone(),
-                data_type: t.to_string(),
-            }),
-        })
-        .collect::<Result<_, _>>()?;
+    // Columns of other types (dates, lists, structs, dictionaries of numbers) are set aside with
+    // a note rather than refusing the whole table.
+    let is_text = |t: &DataType| match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, v) => matches!(
+            **v,
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ),
+        _ => false,
+    };
+    let mut names = Vec::new();
+    let mut columns: Vec<Column> = Vec::new();
+    let mut source: Vec<usize> = Vec::new();
+    let mut dropped = Vec::new();
+    for (k, f) in schema.fields().iter().enumerate() {
+        let t = f.data_type();
+        let column = if is_text(t) {
+            Column::Text(Vec::new())
+        } else if numeric_type(t) {
+            Column::Numeric(Vec::new())
+        } else {
+            dropped.push((
+                f.name().clone(),
+                format!("type {t} is neither numeric nor text"),
+            ));
+            continue;
+        };
+        names.push(f.name().clone());
+        columns.push(column);
+        source.push(k);
+    }
     for batch in reader {
         let batch = batch.map_err(|e| perr(&e))?;
-        for (c, a) in columns.iter_mut().zip(batch.columns()) {
+        for (c, &k) in columns.iter_mut().zip(&source) {
+            let a = batch.column(k);
             match c {
                 Column::Numeric(v) => append_numbers(v, a),
                 Column::Text(v) => append_text(v, a),
@@ -371,7 +379,7 @@ fn read_parquet(path: &Path) -> Result<Table, TableError> {
         path: path.to_path_buf(),
         names,
         columns,
-        dropped: Vec::new(),
+        dropped,
     })
 }
 
@@ -478,6 +486,48 @@ mod tests {
         let (_d, p) = csv("a,b\n1,2\n3\n");
         let e = read_table(&p).unwrap_err().to_string();
         assert!(e.ends_with("line 3 has 1 fields, the header has 2"), "{e}");
+    }
+
+    #[test]
+    fn parquet_columns_of_other_types_are_set_aside_not_fatal() {
+        use arrow_array::types::Int32Type;
+        use arrow_array::{
+            ArrayRef, Date32Array, DictionaryArray, Float64Array, Int32Array, RecordBatch,
+            StringArray,
+        };
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let dict: DictionaryArray<Int32Type> = DictionaryArray::new(
+            Int32Array::from(vec![0, 1, 0]),
+            Arc::new(Int32Array::from(vec![7, 9])),
+        );
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
+            (
+                "job",
+                Arc::new(StringArray::from(vec![Some("a"), None, Some("b")])),
+            ),
+            ("opened", Arc::new(Date32Array::from(vec![1, 2, 3]))),
+            ("codes", Arc::new(dict)),
+        ];
+        let batch = RecordBatch::try_from_iter(cols).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&path).unwrap(),
+            batch.schema(),
+            None,
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let t = read_table(&path).unwrap();
+        assert_eq!(t.names, ["x", "job"]);
+        assert_eq!(
+            t.columns[1],
+            Column::Text(vec![Some("a".into()), None, Some("b".into())])
+        );
+        let dropped: Vec<&str> = t.dropped.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(dropped, ["opened", "codes"]);
     }
 
     #[test]
