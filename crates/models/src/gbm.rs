@@ -720,12 +720,7 @@ mod tests {
     use super::*;
     use crate::metrics::auc;
 
-    fn lcg(seed: &mut u64) -> f64 {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (*seed >> 11) as f64 / (1u64 << 53) as f64
-    }
+    use crate::test_rng::lcg;
 
     /// y depends on x0 (step) and x1 (interaction with x2); x3 is noise with missing values.
     fn data(n: usize, seed: u64) -> (FeatureMatrix, Vec<bool>) {

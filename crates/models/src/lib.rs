@@ -37,3 +37,15 @@ pub use model::Model;
 pub use registry::{Registry, RegistryError};
 pub use scorecard::{Reason, Scorecard, ScorecardParams};
 pub use spec::{FeatureDef, FeatureKind, FeatureSpec, RawValue};
+
+/// The seeded generator the tests draw synthetic data from.
+#[cfg(test)]
+pub(crate) mod test_rng {
+    /// Uniform in `[0, 1)` from a 64-bit linear congruential generator.
+    pub(crate) fn lcg(seed: &mut u64) -> f64 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (*seed >> 11) as f64 / (1u64 << 53) as f64
+    }
+}

@@ -841,12 +841,7 @@ mod tests {
     use super::*;
     use crate::metrics::auc;
 
-    fn lcg(seed: &mut u64) -> f64 {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (*seed >> 11) as f64 / (1u64 << 53) as f64
-    }
+    use crate::test_rng::lcg;
 
     const NAMES: [&str; 4] = ["rising", "falling", "grade", "noise"];
 
