@@ -4,7 +4,7 @@
 use anyhow::{Context, Result, bail};
 use forbear_data::{Column, Table, read_table};
 use forbear_models::eligibility::{Applicant, Policy};
-use forbear_models::{Bundle, FeatureMatrix, Model, RawValue, Registry};
+use forbear_models::{Bundle, Registry};
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,19 +73,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
 }
 
-/// The scored applicants of an input file.
+/// An input file read and scored by the current model of its kind.
 struct Scored {
     table: Table,
-    probability: Vec<f64>,
-    reasons: Vec<Vec<String>>,
-    segment: Vec<String>,
+    scores: forbear_train::apply::Scored,
 }
 
 fn score(src: &Source) -> Result<Scored> {
     let Some(input) = &src.input else {
         bail!("--input is required: the applicants to decide on")
     };
-    let (dir, bundle): (PathBuf, Bundle) = Registry::new(&src.models)
+    let (_, bundle): (PathBuf, Bundle) = Registry::new(&src.models)
         .load_current(&src.model)
         .with_context(|| {
             format!(
@@ -95,97 +93,8 @@ fn score(src: &Source) -> Result<Scored> {
             )
         })?;
     let table = read_table(input)?;
-    let text_of =
-        |name: &str| -> Option<&Column> { table.index_of(name).map(|k| &table.columns[k]) };
-    let mut columns = Vec::with_capacity(bundle.spec.features.len());
-    for (k, f) in bundle.spec.features.iter().enumerate() {
-        let col = text_of(&f.name).with_context(|| {
-            format!(
-                "{}: no column {:?}, which the model {} needs (it needs: {})",
-                input.display(),
-                f.name,
-                dir.display(),
-                bundle.spec.names().join(", ")
-            )
-        })?;
-        let mut values = Vec::with_capacity(table.rows());
-        for i in 0..table.rows() {
-            let raw = match col {
-                Column::Numeric(v) if v[i].is_nan() => RawValue::Missing,
-                Column::Numeric(v) => RawValue::Number(v[i]),
-                Column::Text(v) => v[i].clone().map_or(RawValue::Missing, RawValue::Text),
-            };
-            values.push(
-                bundle
-                    .spec
-                    .encode(k, &raw)
-                    .with_context(|| format!("{}: row {}", input.display(), i + 1))?,
-            );
-        }
-        columns.push(values);
-    }
-    let x = FeatureMatrix::new(bundle.spec.names(), columns)?;
-    let model = bundle
-        .best_model()
-        .context("the bundle has no best model")?;
-    // Calibrated probabilities: expected bad rates in the trade-off are read as rates.
-    let probability = bundle.predict(&x)?;
-    // Adverse-action reasons from the deciding model (TreeSHAP contributions for trees, points
-    // lost for a scorecard); a bundle whose trees lack training counts falls back to its scorecard.
-    let explainer = if model.reasons(&|f| x.column(f)[0], 1).is_empty() && x.rows() > 0 {
-        bundle
-            .models
-            .iter()
-            .find(|m| matches!(m, Model::Scorecard(_)))
-            .unwrap_or(model)
-    } else {
-        model
-    };
-    // Category codes back to the names the applicant file used.
-    let category = |feature: &str, value: f64| -> Option<String> {
-        bundle
-            .spec
-            .features
-            .iter()
-            .find(|f| f.name == feature)
-            .and_then(|f| match &f.kind {
-                forbear_models::FeatureKind::Categorical { categories } if value >= 0.0 => {
-                    categories.get(value as usize).cloned()
-                }
-                _ => None,
-            })
-    };
-    let reasons = (0..x.rows())
-        .map(|i| {
-            explainer
-                .reasons(&|f| x.column(f)[i], 4)
-                .into_iter()
-                .map(|r| {
-                    let text = match category(&r.feature, r.value) {
-                        Some(name) => {
-                            r.text
-                                .replacen(&format!("= {}", r.value), &format!("= {name}"), 1)
-                        }
-                        None => r.text,
-                    };
-                    format!("{}: {text}", r.code)
-                })
-                .collect()
-        })
-        .collect();
-    let segment = (0..table.rows())
-        .map(|i| {
-            text_of("customer_type")
-                .and_then(|c| c.text(i))
-                .unwrap_or_else(|| "consumer".into())
-        })
-        .collect();
-    Ok(Scored {
-        table,
-        probability,
-        reasons,
-        segment,
-    })
+    let scores = forbear_train::apply::score_table(&bundle, &table, 4)?;
+    Ok(Scored { table, scores })
 }
 
 fn flag(c: Option<&Column>, i: usize) -> bool {
@@ -230,7 +139,7 @@ fn decide(args: DecideArgs) -> Result<ExitCode> {
         let id_text = ids.text(i).unwrap_or_default();
         let applicant = Applicant {
             account_id: id_text.parse().unwrap_or(-1),
-            customer_type: s.segment[i].clone(),
+            customer_type: s.scores.segment[i].clone(),
             tenure_months: col("tenure_months")
                 .and_then(|c| c.text(i))
                 .and_then(|v| v.parse().ok())
@@ -240,7 +149,7 @@ fn decide(args: DecideArgs) -> Result<ExitCode> {
                 .and_then(|c| c.text(i))
                 .and_then(|v| v.parse().ok()),
         };
-        let o = policy.decide(&applicant, s.probability[i], &s.reasons[i]);
+        let o = policy.decide(&applicant, s.scores.probability[i], &s.scores.reasons[i]);
         counts[o.decision as usize] += 1;
         let mut reasons: Vec<String> = o.reasons.iter().map(|r| csv_field(r)).collect();
         reasons.resize(4, String::new());
@@ -250,7 +159,7 @@ fn decide(args: DecideArgs) -> Result<ExitCode> {
             csv_field(&id_text),
             o.decision.as_str(),
             o.limit_minor.map_or(String::new(), |l| l.to_string()),
-            s.probability[i],
+            s.scores.probability[i],
             csv_field(&o.rule),
             reasons.join(",")
         )?;
@@ -268,15 +177,16 @@ fn decide(args: DecideArgs) -> Result<ExitCode> {
 
 fn tradeoff(args: TradeoffArgs) -> Result<ExitCode> {
     let s = score(&args.source)?;
-    let mut segments: Vec<String> = s.segment.clone();
+    let mut segments: Vec<String> = s.scores.segment.clone();
     segments.sort();
     segments.dedup();
-    let mut groups = vec![("all".to_owned(), s.probability.clone())];
+    let mut groups = vec![("all".to_owned(), s.scores.probability.clone())];
     for seg in segments {
         let p: Vec<f64> = s
+            .scores
             .probability
             .iter()
-            .zip(&s.segment)
+            .zip(&s.scores.segment)
             .filter(|(_, g)| **g == seg)
             .map(|(p, _)| *p)
             .collect();

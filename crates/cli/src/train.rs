@@ -1,7 +1,7 @@
 //! `forbear train …`: models from data.
 
-use anyhow::{Context, Result};
-use forbear_train::card::{CardExtra, Fingerprint, sha256_hex, write_table_bundle};
+use anyhow::Result;
+use forbear_train::card::{CardExtra, Fingerprint, write_table_bundle};
 use forbear_train::{RiskOptions, train_risk};
 use forbear_train::{TableOptions, train_table};
 use std::path::PathBuf;
@@ -35,12 +35,8 @@ pub struct RiskArgs {
     eval: Evaluation,
     #[command(flatten)]
     scaling: Scaling,
-    /// Bundle directory (default: models/risk/<UTC timestamp>, a new registry version).
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// Replace an existing bundle directory.
-    #[arg(long)]
-    overwrite: bool,
+    #[command(flatten)]
+    bundle: BundleOut,
 }
 
 /// How scorecard points are scaled (shared by every `train` command). Points are presentation:
@@ -67,6 +63,18 @@ impl Scaling {
         }
         Ok(())
     }
+}
+
+/// Where the bundle goes (shared by every `train` command).
+#[derive(Debug, clap::Args)]
+pub struct BundleOut {
+    /// Bundle directory (default: a new registry version, models/<kind>/<UTC timestamp>; the kind
+    /// is `risk`, or the input file's name for `train table`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Replace an existing bundle directory.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 /// How models are evaluated (shared by every `train` command).
@@ -101,12 +109,8 @@ pub struct TableArgs {
     eval: Evaluation,
     #[command(flatten)]
     scaling: Scaling,
-    /// Bundle directory (default: models/<input file name>/<UTC timestamp>, a new registry version).
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// Replace an existing bundle directory.
-    #[arg(long)]
-    overwrite: bool,
+    #[command(flatten)]
+    bundle: BundleOut,
 }
 
 pub fn run(cmd: Command) -> Result<ExitCode> {
@@ -166,12 +170,7 @@ fn risk(args: RiskArgs) -> Result<ExitCode> {
             m.holdout.ks
         );
     }
-    let fp = Fingerprint {
-        input: args.data.display().to_string(),
-        sha256: dataset_fingerprint(&args.data)?,
-        rows: p.y.len(),
-        positive_rate: p.y.iter().filter(|v| **v).count() as f64 / p.y.len().max(1) as f64,
-    };
+    let fp = Fingerprint::of(&args.data, &p.y)?;
     let extra = CardExtra {
         json: vec![
             ("out_of_time", serde_json::to_value(&trained.oot)?),
@@ -184,32 +183,10 @@ fn risk(args: RiskArgs) -> Result<ExitCode> {
         markdown: md,
         kind: Some("risk"),
     };
-    let out = args.out.unwrap_or_else(|| new_version("risk"));
-    let dir = write_table_bundle(t, &fp, args.eval.seed, &out, args.overwrite, &extra)?;
+    let out = args.bundle.out.unwrap_or_else(|| new_version("risk"));
+    let dir = write_table_bundle(t, &fp, args.eval.seed, &out, args.bundle.overwrite, &extra)?;
     report_bundle(&dir, started);
     Ok(ExitCode::SUCCESS)
-}
-
-/// SHA-256 over the dataset's table files, in name order (`name  sha256` lines, hashed).
-fn dataset_fingerprint(dir: &std::path::Path) -> Result<String> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
-        .collect();
-    files.sort();
-    let mut listing = String::new();
-    for f in files {
-        let bytes = std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?;
-        listing.push_str(&format!(
-            "{}  {}\n",
-            sha256_hex(&bytes),
-            f.file_name()
-                .map(|n| n.to_string_lossy())
-                .unwrap_or_default()
-        ));
-    }
-    Ok(sha256_hex(listing.as_bytes()))
 }
 
 fn table(args: TableArgs) -> Result<ExitCode> {
@@ -259,15 +236,8 @@ fn table(args: TableArgs) -> Result<ExitCode> {
             m.holdout.brier
         );
     }
-    let bytes =
-        std::fs::read(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
-    let fp = Fingerprint {
-        input: args.input.display().to_string(),
-        sha256: sha256_hex(&bytes),
-        rows: p.y.len(),
-        positive_rate: p.y.iter().filter(|v| **v).count() as f64 / p.y.len() as f64,
-    };
-    let out = args.out.unwrap_or_else(|| {
+    let fp = Fingerprint::of(&args.input, &p.y)?;
+    let out = args.bundle.out.unwrap_or_else(|| {
         let stem = args
             .input
             .file_stem()
@@ -279,7 +249,7 @@ fn table(args: TableArgs) -> Result<ExitCode> {
         &fp,
         args.eval.seed,
         &out,
-        args.overwrite,
+        args.bundle.overwrite,
         &CardExtra::default(),
     )?;
     report_bundle(&dir, started);

@@ -28,6 +28,39 @@ pub struct Fingerprint {
     pub positive_rate: f64,
 }
 
+impl Fingerprint {
+    /// The fingerprint of training data at `input` — a file, or a dataset directory (then the hash
+    /// of its Parquet files' hashes, in name order) — with the labels it gave.
+    pub fn of(input: &Path, y: &[bool]) -> Result<Fingerprint, TrainError> {
+        let sha256 = if input.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(input)
+                .map_err(io(input))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+                .collect();
+            files.sort();
+            let mut listing = String::new();
+            for f in files {
+                let bytes = std::fs::read(&f).map_err(io(&f))?;
+                let name = f
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                listing.push_str(&format!("{}  {name}\n", sha256_hex(&bytes)));
+            }
+            sha256_hex(listing.as_bytes())
+        } else {
+            sha256_hex(&std::fs::read(input).map_err(io(input))?)
+        };
+        Ok(Fingerprint {
+            input: input.display().to_string(),
+            sha256,
+            rows: y.len(),
+            positive_rate: y.iter().filter(|v| **v).count() as f64 / y.len().max(1) as f64,
+        })
+    }
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
     move |source| TrainError::Io {
         path: path.to_path_buf(),

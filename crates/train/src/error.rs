@@ -63,6 +63,14 @@ pub enum TrainError {
     /// Too few rows of a class for the evaluation asked for.
     #[error("{path}: {what}")]
     TooFew { path: PathBuf, what: String },
+    /// A value of a table does not fit the model's feature spec.
+    #[error("{path}: row {row}: {source}")]
+    Encode {
+        path: PathBuf,
+        row: usize,
+        #[source]
+        source: forbear_models::spec::SpecError,
+    },
     /// Fitting failed.
     #[error("fitting {model}: {source}")]
     Model {

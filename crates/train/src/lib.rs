@@ -6,6 +6,7 @@
 //! its data, is evaluated the same honest way. It reads data through `forbear-data` and fits with
 //! `forbear-models`; it never depends on the simulator (the truth must not leak into models).
 
+pub mod apply;
 pub mod card;
 pub mod error;
 pub mod evaluate;
