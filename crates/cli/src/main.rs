@@ -2,6 +2,7 @@
 //! command, and reports. No business rule lives here.
 
 mod eligibility;
+mod evaluate;
 mod generate;
 mod models;
 mod quickstart;
@@ -43,6 +44,10 @@ enum Command {
     /// Prepaid or postpaid for each applicant, with a credit limit and the reasons
     /// (`--policy FILE --input FILE`); `tradeoff` shows approval against expected bad rate.
     Eligibility(eligibility::Args),
+    /// Judge a strategy before it goes live: `uplift` learns whom to treat from a randomised
+    /// experiment and estimates the learned policy off-policy.
+    #[command(subcommand)]
+    Evaluate(evaluate::Command),
     /// The model registry: list versions, promote one, roll back.
     Models(models::Args),
     /// Train models: `risk` from a dataset of the data contract, `table` from any CSV or Parquet
@@ -80,6 +85,7 @@ fn main() -> ExitCode {
         Command::Train(cmd) => train::run(cmd),
         Command::Models(args) => models::run(args),
         Command::Eligibility(args) => eligibility::run(args),
+        Command::Evaluate(cmd) => evaluate::run(cmd),
     };
     match result {
         Ok(code) => code,

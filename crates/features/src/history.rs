@@ -1,7 +1,7 @@
 //! What is known of one account: the rows of the data contract that concern it.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use forbear_core::{AgeBand, Channel, CustomerType, Product, ServiceLevel};
+use forbear_core::{AgeBand, Channel, CustomerType, Product, ServiceLevel, Tone};
 
 /// The account's attributes (from `accounts`).
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +53,8 @@ pub struct ContactRecord {
     pub sent_at: DateTime<Utc>,
     /// Channel.
     pub channel: Channel,
+    /// Tone of the message.
+    pub tone: Tone,
     /// Read or answered.
     pub responded: bool,
 }

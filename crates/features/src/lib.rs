@@ -1,5 +1,5 @@
-//! Point-in-time features of an account's payment history: the one definition training and
-//! serving share.
+//! Point-in-time features of an account's payment history — delinquency risk ([`risk`]) and
+//! channel response ([`response`]): the one definition training and serving share.
 //!
 //! An [`AccountHistory`] holds what a collections system knows of one account — its attributes,
 //! bills, payments, contacts, promises and disputes, each with the date it became known. The
@@ -12,10 +12,12 @@
 //! the training pipeline) and never sees the simulator's truth.
 
 pub mod history;
+pub mod response;
 pub mod risk;
 
 pub use history::{
     AccountFacts, AccountHistory, BillRecord, ContactRecord, DisputeRecord, PaymentRecord,
     PromiseRecord,
 };
+pub use response::{RESPONSE_FEATURE_COUNT, ResponseState, response_features};
 pub use risk::{DpdSeries, RISK_FEATURES, RiskFeatures, label_reaches_dpd};

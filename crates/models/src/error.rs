@@ -16,6 +16,12 @@ pub enum ModelError {
     /// Training data with a single class.
     #[error("the training labels hold one class only ({positives} positives in {rows} rows)")]
     OneClass { positives: usize, rows: usize },
+    /// A target outside `[0, 1]`.
+    #[error("target {value} in row {row} is outside [0, 1]")]
+    BadTarget { row: usize, value: f64 },
+    /// A weight that is negative or not finite.
+    #[error("weight {value} in row {row} must be finite and ≥ 0")]
+    BadWeight { row: usize, value: f64 },
     /// No rows or no features.
     #[error("nothing to train on: {rows} rows, {features} features")]
     Empty { rows: usize, features: usize },

@@ -85,7 +85,44 @@ impl GbmParams {
     /// Fits a model to `x` and binary labels `y`.
     pub fn fit(&self, x: &FeatureMatrix, y: &[bool]) -> Result<Gbm, ModelError> {
         self.check()?;
-        fit(self, x, y)
+        x.check_training(y)?;
+        let soft: Vec<f64> = y.iter().map(|&v| f64::from(u8::from(v))).collect();
+        fit(self, x, &soft, None, None)
+    }
+
+    /// Fits a model to `x` and targets `y` in `[0, 1]` (cross-entropy: a share paid, a
+    /// probability), each row weighted by `weights` (inverse propensities, say) when given.
+    /// The model's output is then the expected target.
+    pub fn fit_weighted(
+        &self,
+        x: &FeatureMatrix,
+        y: &[f64],
+        weights: Option<&[f64]>,
+    ) -> Result<Gbm, ModelError> {
+        self.check()?;
+        x.check_targets(y, weights)?;
+        fit(self, x, y, weights, None)
+    }
+
+    /// Boosting continued from `base`: the trees of `base` are kept and this many more are
+    /// grown on `x` (a subgroup's rows, say), starting from `base`'s scores. A T-learner built
+    /// this way shares what the arms have in common and learns only how each differs.
+    pub fn fit_continued(
+        &self,
+        base: &Gbm,
+        x: &FeatureMatrix,
+        y: &[f64],
+        weights: Option<&[f64]>,
+    ) -> Result<Gbm, ModelError> {
+        self.check()?;
+        x.check_targets(y, weights)?;
+        if base.features != x.names() {
+            return Err(ModelError::FeatureCount {
+                expected: base.features.len(),
+                found: x.features(),
+            });
+        }
+        fit(self, x, y, weights, Some(base))
     }
 }
 
@@ -251,6 +288,11 @@ impl Gbm {
     /// Probability of the positive class for every row of borrowed columns (an Arrow batch,
     /// without a copy).
     pub fn predict_columns(&self, x: &Columns<'_>) -> Result<Vec<f64>, ModelError> {
+        Ok(self.raw_columns(x)?.into_iter().map(sigmoid).collect())
+    }
+
+    /// Log-odds for every row of borrowed columns.
+    pub fn raw_columns(&self, x: &Columns<'_>) -> Result<Vec<f64>, ModelError> {
         if x.features() != self.features.len() {
             return Err(ModelError::FeatureCount {
                 expected: self.features.len(),
@@ -291,7 +333,7 @@ impl Gbm {
                 }
             }
         }
-        Ok(raw.into_iter().map(sigmoid).collect())
+        Ok(raw)
     }
 }
 
@@ -662,9 +704,15 @@ impl Grower<'_> {
     }
 }
 
-fn fit(p: &GbmParams, x: &FeatureMatrix, y: &[bool]) -> Result<Gbm, ModelError> {
+fn fit(
+    p: &GbmParams,
+    x: &FeatureMatrix,
+    y: &[f64],
+    weights: Option<&[f64]>,
+    base: Option<&Gbm>,
+) -> Result<Gbm, ModelError> {
     let n = x.rows();
-    let positives = x.check_training(y)?;
+    let w = |i: usize| weights.map_or(1.0, |w| w[i]);
     let bins: Vec<Bins> = (0..x.features())
         .map(|f| Bins::build(x.column(f), p.max_bins))
         .collect();
@@ -686,18 +734,23 @@ fn fit(p: &GbmParams, x: &FeatureMatrix, y: &[bool]) -> Result<Gbm, ModelError> 
         offsets,
         total_bins,
     };
-    let rate = positives as f64 / n as f64;
-    let base_score = (rate / (1.0 - rate)).ln();
-    let mut raw = vec![base_score; n];
+    let (sum_wy, sum_w) = (0..n).fold((0.0, 0.0), |(a, b), i| (a + w(i) * y[i], b + w(i)));
+    let rate = (sum_wy / sum_w).clamp(1e-6, 1.0 - 1e-6);
+    let (base_score, mut raw, mut trees) = match base {
+        Some(b) => (b.base_score, b.raw_columns(&x.view())?, b.trees.clone()),
+        None => {
+            let s = (rate / (1.0 - rate)).ln();
+            (s, vec![s; n], Vec::with_capacity(p.n_trees))
+        }
+    };
     let mut grad = vec![0.0; n];
     let mut hess = vec![0.0; n];
-    let mut trees = Vec::with_capacity(p.n_trees);
     let mut rows: Vec<u32> = (0..n as u32).collect();
     for _ in 0..p.n_trees {
         for i in 0..n {
             let prob = sigmoid(raw[i]);
-            grad[i] = prob - f64::from(u8::from(y[i]));
-            hess[i] = (prob * (1.0 - prob)).max(1e-16);
+            grad[i] = w(i) * (prob - y[i]);
+            hess[i] = (w(i) * prob * (1.0 - prob)).max(1e-16);
         }
         let (tree, ranges) = grower.grow(&mut rows, &grad, &hess);
         for (leaf, (s, e)) in ranges.into_iter().enumerate() {

@@ -89,6 +89,42 @@ impl FeatureMatrix {
         Ok(positives)
     }
 
+    /// Checks targets in `[0, 1]` (not all equal) and optional weights (finite, ≥ 0, some
+    /// positive) for these rows: what a weighted, soft-label fit needs.
+    pub fn check_targets(&self, y: &[f64], weights: Option<&[f64]>) -> Result<(), ModelError> {
+        let n = self.rows;
+        for len in std::iter::once(y.len()).chain(weights.map(<[f64]>::len)) {
+            if len != n {
+                return Err(ModelError::LengthMismatch {
+                    rows: n,
+                    labels: len,
+                });
+            }
+        }
+        if n == 0 || self.features() == 0 {
+            return Err(ModelError::Empty {
+                rows: n,
+                features: self.features(),
+            });
+        }
+        if let Some(row) = y.iter().position(|v| !(0.0..=1.0).contains(v)) {
+            return Err(ModelError::BadTarget { row, value: y[row] });
+        }
+        if let Some(w) = weights {
+            if let Some(row) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
+                return Err(ModelError::BadWeight { row, value: w[row] });
+            }
+        }
+        let positive = |i: usize| weights.is_none_or(|w| w[i] > 0.0);
+        let mut seen = (0..n).filter(|&i| positive(i)).map(|i| y[i]);
+        let first = seen.next();
+        if first.is_none() || seen.all(|v| Some(v) == first) {
+            let positives = y.iter().filter(|v| **v > 0.0).count();
+            return Err(ModelError::OneClass { positives, rows: n });
+        }
+        Ok(())
+    }
+
     /// Row `i` as a vector.
     pub fn row(&self, i: usize) -> Vec<f64> {
         self.columns.iter().map(|c| c[i]).collect()

@@ -371,3 +371,20 @@ pub fn write_table_bundle(
     std::fs::rename(&tmp, dir).map_err(io(dir))?;
     Ok(dir.to_path_buf())
 }
+
+/// Writes `bytes` to `path` through a temporary file beside it, renamed into place: a reader sees
+/// the old file or the new one, never half of one. Creates the parent directory.
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| TrainError::Io { path: p, source }
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}

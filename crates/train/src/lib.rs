@@ -14,6 +14,7 @@ pub mod plots;
 pub mod risk;
 pub mod split;
 pub mod tabular;
+pub mod uplift;
 
 pub use error::TrainError;
 pub use risk::{RiskOptions, TrainedRisk, train_risk};

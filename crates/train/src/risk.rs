@@ -10,7 +10,7 @@ use crate::TrainError;
 use crate::evaluate::Metrics;
 use crate::tabular::{Kind, Prepared, TableOptions, TrainedTable, in_parallel, train_prepared};
 use chrono::{Datelike, Duration, NaiveDate};
-use forbear_core::{AgeBand, Channel, CustomerType, Product, ServiceLevel};
+use forbear_core::{AgeBand, Channel, CustomerType, Product, ServiceLevel, TimeZone, Tone};
 use forbear_data::cell::days_to_date;
 use forbear_data::columns::{Micros, Strs, bools, dates, i32s, i64s};
 use forbear_data::{Dataset, open_validated};
@@ -177,17 +177,19 @@ pub fn load_accounts(ds: &Dataset) -> Result<(Vec<LoadedAccount>, NaiveDate), Tr
     }
     for batch in ds.batches("contacts")? {
         let b = batch?;
-        let (sent, channel, responded) = (
+        let (sent, channel, tone, responded) = (
             Micros::of(&b, "sent_at_utc"),
             Strs::of(&b, "channel"),
+            Strs::of(&b, "tone"),
             bools(&b, "responded"),
         );
         for i in 0..b.num_rows() {
-            let (Some(k), Some(sent_at), Some(channel)) = (
+            let (Some(k), Some(sent_at), Some(channel), Some(tone)) = (
                 slot(&b, i),
                 sent.get(i)
                     .and_then(chrono::DateTime::from_timestamp_micros),
                 channel.get(i).and_then(|c| Channel::parse(c).ok()),
+                tone.get(i).and_then(|t| Tone::parse(t).ok()),
             ) else {
                 continue;
             };
@@ -195,6 +197,7 @@ pub fn load_accounts(ds: &Dataset) -> Result<(Vec<LoadedAccount>, NaiveDate), Tr
             accounts[k].history.contacts.push(ContactRecord {
                 sent_at,
                 channel,
+                tone,
                 responded: responded.value(i),
             });
         }

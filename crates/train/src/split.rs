@@ -30,11 +30,37 @@ pub fn stratified_folds(y: &[bool], k: usize, seed: u64) -> Vec<usize> {
     folds
 }
 
+/// [`stratified_folds`] for any number of classes.
+pub fn stratified_folds_classes(classes: &[usize], k: usize, seed: u64) -> Vec<usize> {
+    let mut folds = vec![0; classes.len()];
+    let n_classes = classes.iter().max().map_or(0, |m| m + 1);
+    for c in 0..n_classes {
+        let mut idx: Vec<usize> = (0..classes.len()).filter(|&i| classes[i] == c).collect();
+        shuffle(&mut idx, seed ^ (c as u64 + 1));
+        for (n, i) in idx.into_iter().enumerate() {
+            folds[i] = n % k;
+        }
+    }
+    folds
+}
+
 /// Row indices of a stratified split: (train, holdout) with `share` of each class held out.
 pub fn stratified_holdout(y: &[bool], share: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let classes: Vec<usize> = y.iter().map(|&v| usize::from(v)).collect();
+    stratified_holdout_classes(&classes, share, seed)
+}
+
+/// [`stratified_holdout`] for any number of classes (`classes[i]` is row `i`'s class: an
+/// experiment's arm, say).
+pub fn stratified_holdout_classes(
+    classes: &[usize],
+    share: f64,
+    seed: u64,
+) -> (Vec<usize>, Vec<usize>) {
     let (mut train, mut test) = (Vec::new(), Vec::new());
-    for (c, class) in [false, true].into_iter().enumerate() {
-        let mut idx: Vec<usize> = (0..y.len()).filter(|&i| y[i] == class).collect();
+    let k = classes.iter().max().map_or(0, |m| m + 1);
+    for c in 0..k {
+        let mut idx: Vec<usize> = (0..classes.len()).filter(|&i| classes[i] == c).collect();
         shuffle(&mut idx, seed ^ (c as u64 + 101));
         let n_test = (idx.len() as f64 * share).round() as usize;
         test.extend_from_slice(&idx[..n_test]);

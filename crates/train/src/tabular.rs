@@ -191,11 +191,67 @@ pub fn prepare(table: &Table, opts: &TableOptions) -> Result<Prepared, TrainErro
         .collect();
 
     // Features.
+    let skip: Vec<usize> = std::iter::once(target)
+        .chain(opts.drop.iter().filter_map(|c| table.index_of(c)))
+        .collect();
+    let Features {
+        defs,
+        columns,
+        excluded,
+    } = features_of(table, &keep, &skip, &opts.categorical);
+    if defs.is_empty() {
+        let details = if excluded.is_empty() {
+            "the table has no column besides the target and those dropped".to_owned()
+        } else {
+            excluded
+                .iter()
+                .map(|(n, why)| format!("{n}: {why}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        return Err(TrainError::NoFeature { path, details });
+    }
+    let spec = FeatureSpec { features: defs };
+    let x = FeatureMatrix::new(spec.names(), columns).map_err(|source| TrainError::Model {
+        model: "features",
+        source,
+    })?;
+    Ok(Prepared {
+        spec,
+        x,
+        y,
+        positive,
+        negative,
+        missing_target: tcol.len() - keep.len(),
+        excluded,
+    })
+}
+
+/// Features built from a table's columns.
+#[derive(Debug, Clone)]
+pub struct Features {
+    /// One definition per feature.
+    pub defs: Vec<FeatureDef>,
+    /// One column per feature, for the rows kept.
+    pub columns: Vec<Vec<f64>>,
+    /// Columns set aside, with why.
+    pub excluded: Vec<(String, String)>,
+}
+
+/// Turns every column of `table` except those in `skip` into a feature over the rows `keep`:
+/// numbers as they are, text (or the columns named in `categorical`) as category codes by
+/// frequency; constant columns and identifiers are set aside with the reason.
+pub fn features_of(
+    table: &Table,
+    keep: &[usize],
+    skip: &[usize],
+    categorical: &[String],
+) -> Features {
     let mut defs = Vec::new();
     let mut columns = Vec::new();
     let mut excluded = Vec::new();
     for (c, name) in table.names.iter().enumerate() {
-        if c == target || opts.drop.contains(name) {
+        if skip.contains(&c) {
             continue;
         }
         let col = &table.columns[c];
@@ -204,7 +260,7 @@ pub fn prepare(table: &Table, opts: &TableOptions) -> Result<Prepared, TrainErro
             excluded.push((name.clone(), "all values missing".to_owned()));
             continue;
         }
-        let forced = opts.categorical.contains(name);
+        let forced = categorical.contains(name);
         match col {
             Column::Numeric(v) if !forced => {
                 let vals: Vec<f64> = keep.iter().map(|&i| v[i]).collect();
@@ -262,32 +318,11 @@ pub fn prepare(table: &Table, opts: &TableOptions) -> Result<Prepared, TrainErro
             }
         }
     }
-    if defs.is_empty() {
-        let details = if excluded.is_empty() {
-            "the table has no column besides the target and those dropped".to_owned()
-        } else {
-            excluded
-                .iter()
-                .map(|(n, why)| format!("{n}: {why}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
-        return Err(TrainError::NoFeature { path, details });
-    }
-    let spec = FeatureSpec { features: defs };
-    let x = FeatureMatrix::new(spec.names(), columns).map_err(|source| TrainError::Model {
-        model: "features",
-        source,
-    })?;
-    Ok(Prepared {
-        spec,
-        x,
-        y,
-        positive,
-        negative,
-        missing_target: tcol.len() - keep.len(),
+    Features {
+        defs,
+        columns,
         excluded,
-    })
+    }
 }
 
 /// A model trained on a table (the shared [`forbear_models::Model`]).

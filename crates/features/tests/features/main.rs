@@ -2,7 +2,7 @@
 //! dated after a snapshot can change the features at that snapshot.
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use forbear_core::{AgeBand, Channel, CustomerType, Product, ServiceLevel};
+use forbear_core::{AgeBand, Channel, CustomerType, Product, ServiceLevel, Tone};
 use forbear_features::*;
 
 fn d(day: i64) -> NaiveDate {
@@ -139,6 +139,7 @@ fn random_history(r: &mut Lcg) -> AccountHistory {
             h.contacts.push(ContactRecord {
                 sent_at: t(m * 30 + r.below(30), 9 + r.below(10) as u32),
                 channel,
+                tone: Tone::ALL[r.below(4) as usize],
                 responded: r.below(3) == 0,
             });
         }
@@ -196,6 +197,7 @@ fn rewrite_future(h: &AccountHistory, at: NaiveDate, r: &mut Lcg) -> AccountHist
     g.contacts.push(ContactRecord {
         sent_at: t((at - d(0)).num_days() + 2, 10),
         channel: Channel::Sms,
+        tone: Tone::Friendly,
         responded: true,
     });
     g.promises.retain(|p| p.made_on <= at);

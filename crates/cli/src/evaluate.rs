@@ -1,0 +1,150 @@
+//! `forbear evaluate …`: judging a strategy before it goes live.
+
+use anyhow::{Context, Result, bail};
+use forbear_train::card::write_file_atomic;
+use forbear_train::uplift::{Propensity, UpliftOptions, evaluate_uplift};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Learn whom to treat from a randomised experiment (one response model per arm, fitted on a
+    /// stratified 70%) and estimate the learned policy's value on the other 30% by IPS, SNIPS and
+    /// doubly robust, next to every single arm's value. Writes DIR/evaluation.json.
+    Uplift(UpliftArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UpliftArgs {
+    /// The experiment: CSV or Parquet, one row per customer.
+    #[arg(long)]
+    input: PathBuf,
+    /// Column naming each row's arm.
+    #[arg(long)]
+    treatment: String,
+    /// Outcome column: 0/1 or a non-negative amount.
+    #[arg(long)]
+    outcome: String,
+    /// The arm that is no treatment (reported as such).
+    #[arg(long)]
+    control: Option<String>,
+    /// Cost of an arm in units of the outcome, as ARM=COST; repeat per arm (others cost 0).
+    #[arg(long = "cost", value_name = "ARM=COST")]
+    costs: Vec<String>,
+    /// Propensities: ARM=P (repeat per arm) or the name of a column holding each row's
+    /// probability; estimated from the arms' shares when absent.
+    #[arg(long = "propensity", value_name = "ARM=P|COLUMN")]
+    propensity: Vec<String>,
+    /// Columns never to use as features.
+    #[arg(long)]
+    drop: Vec<String>,
+    /// Columns to use even though they differ between arms (normally a sign of an outcome).
+    #[arg(long)]
+    keep: Vec<String>,
+    /// Share of rows held out for evaluation.
+    #[arg(long, default_value_t = 0.3)]
+    holdout: f64,
+    /// Seed of the split and the bootstrap.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Bootstrap replicates.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..=100_000))]
+    replicates: u64,
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Splits `ARM=VALUE` at its last `=` and parses the number.
+fn arm_value(flag: &str, s: &str) -> Result<(String, f64)> {
+    let (arm, v) = s
+        .rsplit_once('=')
+        .with_context(|| format!("{flag} {s:?}: expected ARM=NUMBER"))?;
+    let v: f64 = v
+        .trim()
+        .parse()
+        .with_context(|| format!("{flag} {s:?}: {v:?} is not a number"))?;
+    if !v.is_finite() {
+        bail!("{flag} {s:?}: {v} is not a finite number");
+    }
+    Ok((arm.trim().to_owned(), v))
+}
+
+pub fn run(cmd: Command) -> Result<ExitCode> {
+    match cmd {
+        Command::Uplift(a) => uplift(a),
+    }
+}
+
+fn uplift(a: UpliftArgs) -> Result<ExitCode> {
+    if !(a.holdout > 0.0 && a.holdout < 1.0) {
+        bail!("--holdout {} must be between 0 and 1", a.holdout);
+    }
+    let mut opts = UpliftOptions::new(&a.treatment, &a.outcome);
+    opts.control = a.control;
+    opts.costs = a
+        .costs
+        .iter()
+        .map(|c| arm_value("--cost", c))
+        .collect::<Result<_>>()?;
+    opts.propensity = match a.propensity.as_slice() {
+        [] => Propensity::FromShares,
+        [one] if !one.contains('=') => Propensity::Column(one.clone()),
+        many => Propensity::PerArm(
+            many.iter()
+                .map(|p| arm_value("--propensity", p))
+                .collect::<Result<_>>()?,
+        ),
+    };
+    opts.drop = a.drop;
+    opts.keep = a.keep;
+    opts.holdout = a.holdout;
+    opts.seed = a.seed;
+    opts.replicates = a.replicates as usize;
+    let table = forbear_data::read_table(&a.input)?;
+    let r = evaluate_uplift(&table, &opts)?;
+    let path = a.out.join("evaluation.json");
+    write_file_atomic(&path, serde_json::to_string_pretty(&r)?.as_bytes())?;
+    println!(
+        "{} rows: {} to train, {} held out; features: {}",
+        r.train_rows + r.test_rows,
+        r.train_rows,
+        r.test_rows,
+        r.features.join(", ")
+    );
+    for s in &r.set_aside {
+        println!("  set aside {}: {}", s.column, s.reason);
+    }
+    println!(
+        "\nvalue of {} net of cost, on the held-out rows (95% CI):",
+        r.outcome
+    );
+    for arm in &r.arms {
+        println!(
+            "  always {:<24} {:>8.4}  [{:.4}, {:.4}]  n={}  (policy gives it to {:.1}%)",
+            arm.name,
+            arm.value,
+            arm.ci_low,
+            arm.ci_high,
+            arm.n,
+            100.0 * arm.policy_share
+        );
+    }
+    let p = &r.learned_policy;
+    for (name, e) in [("IPS", &p.ips), ("SNIPS", &p.snips), ("DR", &p.dr)] {
+        println!(
+            "  learned policy, {name:<5}          {:>8.4}  [{:.4}, {:.4}]",
+            e.value, e.ci_low, e.ci_high
+        );
+    }
+    let m = &p.margin_over_best_arm;
+    println!(
+        "\nlearned policy (SNIPS) − always {}: {:+.4} [{:+.4}, {:+.4}]; effective sample size {:.0}",
+        r.best_arm.name, m.value, m.ci_low, m.ci_high, p.effective_sample_size
+    );
+    for w in &p.warnings {
+        println!("warning: {w}");
+    }
+    println!("written: {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
