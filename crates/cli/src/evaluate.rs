@@ -12,6 +12,32 @@ pub enum Command {
     /// stratified 70%) and estimate the learned policy's value on the other 30% by IPS, SNIPS and
     /// doubly robust, next to every single arm's value. Writes DIR/evaluation.json.
     Uplift(UpliftArgs),
+    /// Judge the recommender by the simulator's truth: on a fresh simulated history, at every
+    /// decision of the logging policy on an overdue account in the last --days days, the true
+    /// value of the logging policy's action, the recommender's, and an oracle's.
+    Truth(TruthArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TruthArgs {
+    /// Response bundle (from `forbear train response`).
+    #[arg(long)]
+    response: PathBuf,
+    /// Strategy configuration (default: the one shipped in models/strategy.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Accounts simulated.
+    #[arg(long, default_value_t = 5_000)]
+    accounts: u64,
+    /// Days evaluated.
+    #[arg(long, default_value_t = 30)]
+    days: i64,
+    /// Seed of the fresh history (use one the models were not trained on).
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+    /// Write the report as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -73,7 +99,65 @@ fn arm_value(flag: &str, s: &str) -> Result<(String, f64)> {
 pub fn run(cmd: Command) -> Result<ExitCode> {
     match cmd {
         Command::Uplift(a) => uplift(a),
+        Command::Truth(a) => truth(a),
     }
+}
+
+fn truth(a: TruthArgs) -> Result<ExitCode> {
+    use forbear_strategy::config::ExplorationMode;
+    use forbear_strategy::{Recommender, ResponseBundle, StrategyConfig};
+    let mut config = match &a.config {
+        Some(p) => StrategyConfig::load(p)?,
+        None => StrategyConfig::default(),
+    };
+    // The policy itself is judged, not its exploration.
+    config.exploration.mode = ExplorationMode::None;
+    let model = ResponseBundle::load(&a.response)?;
+    let rec = Recommender::new(config, std::sync::Arc::new(model));
+    let cfg = forbear_lab::TruthEvalConfig {
+        accounts: a.accounts,
+        eval_days: a.days,
+        seed: a.seed,
+        ..forbear_lab::TruthEvalConfig::default()
+    };
+    let started = std::time::Instant::now();
+    let r = forbear_lab::evaluate_against_truth(&cfg, &rec);
+    println!(
+        "{} decisions of the logging policy on overdue accounts, {} to {} ({} accounts, seed {}; {:.1}s)",
+        r.decisions,
+        r.from,
+        r.to,
+        r.accounts,
+        r.seed,
+        started.elapsed().as_secs_f64()
+    );
+    println!("true value over doing nothing, base-currency minor units (EUR cents by default):");
+    println!(
+        "  {:<12} {:>14} {:>14} {:>12} {:>10} {:>10}",
+        "policy", "net collected", "objective", "complaints", "contacts", "violations"
+    );
+    for (name, t) in [
+        ("logging", &r.logging),
+        ("recommender", &r.learned),
+        ("oracle", &r.oracle),
+    ] {
+        println!(
+            "  {:<12} {:>14.0} {:>14.0} {:>12.2} {:>10} {:>10}",
+            name, t.net_collected, t.objective, t.complaints, t.contacts, t.violations
+        );
+    }
+    println!(
+        "the recommender captures {:.1}% of the oracle's gain over the logging policy in net collected ({:.1}% of the objective); it left {} decisions alone (oracle: {})",
+        100.0 * r.captured_net,
+        100.0 * r.captured_objective,
+        r.learned_no_contact,
+        r.oracle_no_contact
+    );
+    if let Some(out) = &a.out {
+        write_file_atomic(out, serde_json::to_string_pretty(&r)?.as_bytes())?;
+        println!("written: {}", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn uplift(a: UpliftArgs) -> Result<ExitCode> {

@@ -18,6 +18,29 @@ pub enum Command {
     /// generate`): point-in-time features at month ends, label "reaches --dpd days past due within
     /// --horizon days", validated out of time and on a random holdout.
     Risk(RiskArgs),
+    /// Train channel-response models on a dataset of the data contract: for an account's state
+    /// and an action (channel, local send window, tone) or none, P(payment within 7 days), the
+    /// share paid, P(promise) and P(complaint or opt-out); contacts weighted by inverse logged
+    /// propensity.
+    Response(ResponseArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ResponseArgs {
+    /// Dataset directory (validated first).
+    #[arg(long)]
+    data: PathBuf,
+    /// Seed of the account holdout and of the sampling of no-contact days.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Clip inverse-propensity weights at this value.
+    #[arg(long, default_value_t = 50.0)]
+    clip: f64,
+    /// Do not weight contacts by inverse propensity.
+    #[arg(long)]
+    no_weighting: bool,
+    #[command(flatten)]
+    bundle: BundleOut,
 }
 
 #[derive(Debug, clap::Args)]
@@ -117,7 +140,49 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
     match cmd {
         Command::Table(args) => table(args),
         Command::Risk(args) => risk(args),
+        Command::Response(args) => response(args),
     }
+}
+
+fn response(args: ResponseArgs) -> Result<ExitCode> {
+    use forbear_train::response::{ResponseOptions, train_response, write_response_bundle};
+    let started = Instant::now();
+    let opts = ResponseOptions {
+        seed: args.seed,
+        clip: args.clip,
+        weighted: !args.no_weighting,
+        ..ResponseOptions::default()
+    };
+    let t = train_response(&args.data, &opts)?;
+    println!(
+        "{}: {} contacts and {} sampled no-contact days of {} accounts (decisions {} to {}); \
+         weights clipped at {} ({} cut), effective sample size {:.0}",
+        args.data.display(),
+        t.contacts,
+        t.none_examples,
+        t.accounts,
+        t.period.0,
+        t.period.1,
+        t.clip,
+        t.clipped,
+        t.effective_sample_size
+    );
+    for m in &t.metrics {
+        let f = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.4}"));
+        println!(
+            "{:<9} held-out AUC {} (unweighted {}), calibration error on explored contacts {:.4} (unweighted {:.4})",
+            m.head,
+            f(m.auc.or(m.mae)),
+            f(m.auc_unweighted),
+            m.explored_calibration_error.0,
+            m.explored_calibration_error.1
+        );
+    }
+    let fp = Fingerprint::of(&args.data, &t.labels)?;
+    let out = args.bundle.out.unwrap_or_else(|| new_version("response"));
+    let dir = write_response_bundle(&t, &fp, &opts, &out, args.bundle.overwrite)?;
+    report_bundle(&dir, started);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn risk(args: RiskArgs) -> Result<ExitCode> {

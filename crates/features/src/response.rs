@@ -196,6 +196,12 @@ impl ResponseState {
         self.zone
     }
 
+    /// Days until the oldest unpaid bill falls due, when nothing is overdue yet.
+    pub fn days_to_due(&self) -> Option<f64> {
+        let v = self.state[RISK_FEATURES.len() + 4];
+        v.is_finite().then_some(v)
+    }
+
     /// The state's value of a risk feature by name (`dpd_now`, …).
     pub fn risk(&self, name: &str) -> Option<f64> {
         RISK_FEATURES

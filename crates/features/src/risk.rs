@@ -150,7 +150,8 @@ impl DpdSeries {
         self.dpd[start..=end].iter().copied().max().unwrap_or(0)
     }
 
-    fn covered(&self, day: NaiveDate) -> i64 {
+    /// Net money received by the end of `day`.
+    pub fn covered(&self, day: NaiveDate) -> i64 {
         match self.index(day) {
             Some(k) => self.covered[k],
             None if day < self.first => 0,
@@ -158,7 +159,8 @@ impl DpdSeries {
         }
     }
 
-    fn billed(&self, day: NaiveDate) -> i64 {
+    /// Amount billed (bills issued) by the end of `day`.
+    pub fn billed(&self, day: NaiveDate) -> i64 {
         match self.index(day) {
             Some(k) => self.billed[k],
             None if day < self.first => 0,

@@ -52,6 +52,10 @@ pub struct Bundle {
     pub best: String,
     /// Every model trained.
     pub models: Vec<Model>,
+    /// For a bundle of several outcome models (channel response): the outcome each model of
+    /// `models` predicts, in order. Empty for single-outcome bundles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub heads: Vec<String>,
     /// The Platt calibrator of each model, in the order of `models` (empty: uncalibrated).
     #[serde(default)]
     pub calibrators: Vec<crate::Platt>,

@@ -337,7 +337,74 @@ impl Gbm {
     }
 }
 
+/// A model laid out once for scoring many small batches of rows (the candidate actions of one
+/// recommendation): rows are given row-major, so a caller fills one buffer per request and no
+/// tree is re-laid per call.
+#[derive(Clone)]
+pub struct CompiledGbm {
+    flat: Vec<FlatTree>,
+    base_score: f64,
+    width: usize,
+}
+
+impl std::fmt::Debug for CompiledGbm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledGbm")
+            .field("trees", &self.flat.len())
+            .field("width", &self.width)
+            .finish()
+    }
+}
+
+impl CompiledGbm {
+    /// Lays out `model` for row-major scoring.
+    pub fn new(model: &Gbm) -> CompiledGbm {
+        CompiledGbm {
+            flat: model.trees.iter().map(FlatTree::new).collect(),
+            base_score: model.base_score,
+            width: model.features.len(),
+        }
+    }
+
+    /// Features per row.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Probabilities of rows laid out row-major in `rows` (`width` values each) into `out`.
+    pub fn predict_rows(&self, rows: &[f64], out: &mut [f64]) -> Result<(), ModelError> {
+        let n = out.len();
+        if rows.len() != n * self.width {
+            return Err(ModelError::LengthMismatch {
+                rows: rows.len() / self.width.max(1),
+                labels: n,
+            });
+        }
+        out.fill(self.base_score);
+        const LANES: usize = 8;
+        for t in &self.flat {
+            for (g, lane_rows) in out.chunks_mut(LANES).enumerate() {
+                let mut k = [0u32; LANES];
+                for _ in 0..t.depth {
+                    for (q, kq) in k.iter_mut().enumerate().take(lane_rows.len()) {
+                        let nd = &t.nodes[*kq as usize];
+                        let v = rows[(g * LANES + q) * self.width + nd.feature as usize];
+                        let left = (v <= nd.threshold) | (v.is_nan() & nd.missing_left);
+                        *kq = nd.next[usize::from(left)];
+                    }
+                }
+                for (q, r) in lane_rows.iter_mut().enumerate() {
+                    *r += t.leaves[k[q] as usize - t.internal];
+                }
+            }
+        }
+        out.iter_mut().for_each(|v| *v = sigmoid(*v));
+        Ok(())
+    }
+}
+
 /// A tree laid out for batch scoring: internal nodes, then one self-looping node per leaf.
+#[derive(Clone)]
 struct FlatTree {
     nodes: Vec<FlatNode>,
     internal: usize,

@@ -30,7 +30,7 @@ pub mod spec;
 pub use bundle::{Bundle, BundleError};
 pub use calibration::Platt;
 pub use error::ModelError;
-pub use gbm::{Gbm, GbmParams};
+pub use gbm::{CompiledGbm, Gbm, GbmParams};
 pub use logistic::{LogisticModel, LogisticParams};
 pub use matrix::{Columns, FeatureMatrix};
 pub use model::Model;

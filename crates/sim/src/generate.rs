@@ -89,6 +89,25 @@ pub struct AccountHistory {
 
 /// Lives one account through the whole history under the logging policy.
 pub fn simulate_account(cfg: &HistoryConfig, id: AccountId) -> AccountHistory {
+    simulate_account_observed(cfg, id, &mut |_, _, _, _| {})
+}
+
+/// What an observer of a simulation is shown at each of the logging policy's decisions, before
+/// the day is lived: the customer, the day, the decision, and everything that happened so far.
+pub type Observer<'a> = dyn FnMut(
+        &Customer,
+        NaiveDate,
+        &crate::policy::Decision,
+        &[(NaiveDate, Event, Option<crate::policy::Decision>)],
+    ) + 'a;
+
+/// [`simulate_account`], calling `observe` at every decision of the logging policy — so the
+/// strategy lab can ask another policy, and the truth, what it would have done there.
+pub fn simulate_account_observed(
+    cfg: &HistoryConfig,
+    id: AccountId,
+    observe: &mut Observer<'_>,
+) -> AccountHistory {
     let mut rng = Rng::new(cfg.seed, id.get() as u64);
     let start = cfg.start();
     let hierarchy = hierarchy_of(cfg.seed, id, &cfg.mix);
@@ -103,6 +122,9 @@ pub fn simulate_account(cfg: &HistoryConfig, id: AccountId) -> AccountHistory {
     let mut day = start;
     while day <= cfg.end {
         let decision = cfg.policy.decide(&customer, day, &mut policy_rng);
+        if let Some(d) = &decision {
+            observe(&customer, day, d, &events);
+        }
         let actions: Vec<Action> = decision
             .iter()
             .map(|d| Action::Contact {

@@ -282,28 +282,8 @@ pub fn write_table_bundle(
     overwrite: bool,
     extra: &CardExtra,
 ) -> Result<PathBuf, TrainError> {
-    if dir.exists() && !overwrite {
-        return Err(TrainError::Io {
-            path: dir.to_path_buf(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "already exists; choose another --out or pass --overwrite",
-            ),
-        });
-    }
-    let name = dir
-        .file_name()
-        .map_or_else(|| "model".to_owned(), |n| n.to_string_lossy().into_owned());
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(io(parent))?;
-    let tmp = parent.join(format!(".{name}.partial"));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    refuse_existing(dir, overwrite)?;
+    let name = bundle_name(dir);
     let bundle = json!({
         "format": BUNDLE_FORMAT,
         "name": name,
@@ -357,8 +337,45 @@ pub fn write_table_bundle(
             .into_bytes(),
         ),
     ];
+    write_bundle_files(dir, &files)
+}
+
+/// Refuses to replace an existing bundle unless `overwrite`.
+pub fn refuse_existing(dir: &Path, overwrite: bool) -> Result<(), TrainError> {
+    if dir.exists() && !overwrite {
+        return Err(TrainError::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "already exists; choose another --out or pass --overwrite",
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// A bundle's name: its directory's.
+pub fn bundle_name(dir: &Path) -> String {
+    dir.file_name()
+        .map_or_else(|| "model".to_owned(), |n| n.to_string_lossy().into_owned())
+}
+
+/// Writes the files of a bundle and their `checksums.sha256` into a temporary directory beside
+/// `dir`, then renames it into place (replacing `dir`).
+pub fn write_bundle_files(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<PathBuf, TrainError> {
+    let name = bundle_name(dir);
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(io(parent))?;
+    let tmp = parent.join(format!(".{name}.partial"));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
     let mut sums = String::new();
-    for (file, bytes) in &files {
+    for (file, bytes) in files {
         let path = tmp.join(file);
         std::fs::write(&path, bytes).map_err(io(&path))?;
         let _ = writeln!(sums, "{}  {file}", sha256_hex(bytes));

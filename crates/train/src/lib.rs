@@ -11,6 +11,7 @@ pub mod card;
 pub mod error;
 pub mod evaluate;
 pub mod plots;
+pub mod response;
 pub mod risk;
 pub mod split;
 pub mod tabular;

@@ -56,6 +56,8 @@ pub struct LoadedAccount {
     pub history: AccountHistory,
     /// Date it closed, if it did.
     pub closed_on: Option<NaiveDate>,
+    /// The customer's time zone.
+    pub zone: TimeZone,
 }
 
 fn date(a: &arrow_array::Date32Array, i: usize) -> Option<NaiveDate> {
@@ -83,6 +85,7 @@ pub fn load_accounts(ds: &Dataset) -> Result<(Vec<LoadedAccount>, NaiveDate), Tr
             Strs::of(&b, "product"),
             Strs::of(&b, "age_band"),
         );
+        let zones = Strs::of(&b, "time_zone");
         let (services, autopay, limit, opened, closed) = (
             i32s(&b, "services"),
             bools(&b, "autopay"),
@@ -95,12 +98,20 @@ pub fn load_accounts(ds: &Dataset) -> Result<(Vec<LoadedAccount>, NaiveDate), Tr
                 continue;
             }
             // The dataset was validated: every name parses.
-            let (Some(customer_type), Some(service_level), Some(product), Some(opened_on)) = (
+            let (
+                Some(customer_type),
+                Some(service_level),
+                Some(product),
+                Some(opened_on),
+                Some(zone),
+            ) = (
                 ct.get(i).and_then(|v| CustomerType::parse(v).ok()),
                 sl.get(i).and_then(|v| ServiceLevel::parse(v).ok()),
                 pr.get(i).and_then(|v| Product::parse(v).ok()),
                 date(opened, i),
-            ) else {
+                zones.get(i).and_then(|v| TimeZone::parse(v).ok()),
+            )
+            else {
                 continue;
             };
             let facts = AccountFacts {
@@ -125,6 +136,7 @@ pub fn load_accounts(ds: &Dataset) -> Result<(Vec<LoadedAccount>, NaiveDate), Tr
                     disputes: vec![],
                 },
                 closed_on: date(closed, i),
+                zone,
             });
         }
     }

@@ -1,0 +1,14 @@
+//! The strategy lab: strategies judged against the simulator's ground truth.
+//!
+//! This crate is where the simulator (which knows the truth) and the strategy (which must not)
+//! meet, so that a strategy can be measured by what it truly earns:
+//! - [`history`]: a simulated account's events as the records features are computed from;
+//! - [`truth_eval`]: the recommender, the logging policy and an oracle valued by the truth at
+//!   the logging policy's decisions of a fresh history.
+//!
+//! Nothing that trains or serves depends on it.
+
+pub mod history;
+pub mod truth_eval;
+
+pub use truth_eval::{TruthEvalConfig, TruthReport, evaluate_against_truth};

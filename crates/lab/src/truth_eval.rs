@@ -1,0 +1,289 @@
+//! A policy judged by the truth: on a fresh simulated history, at every decision the logging
+//! policy makes on an overdue account in the evaluation period, what the logging policy, the
+//! recommender and an oracle would each do — valued by the simulator's true expectations
+//! ([`forbear_sim::Customer::truth`]), not by any model.
+//!
+//! Each decision is a one-step counterfactual: "this action today, then nothing for 7 days"
+//! against "nothing at all", from the state the logging policy's history led to; the
+//! trajectory then continues with the logging policy's action. The oracle takes, among the same
+//! allowed options the recommender sees, the one with the best true value by the configured
+//! objective (expected amount collected net of contact cost, less the complaint penalty).
+
+use crate::history::history_of;
+use chrono::{Duration, NaiveDate, NaiveTime};
+use forbear_core::{AccountId, ContactAction, Money, SubscriptionType};
+use forbear_features::{DpdSeries, ResponseState};
+use forbear_sim::customer::Customer;
+use forbear_sim::generate::{HistoryConfig, simulate_account_observed};
+use forbear_strategy::config::StrategyConfig;
+use forbear_strategy::recommend::{Recommender, Scratch, Situation};
+use serde::Serialize;
+
+/// Totals of one policy over the decisions, base-currency minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct PolicyTotals {
+    /// Expected amount collected within 7 days above doing nothing, net of contact cost.
+    pub net_collected: f64,
+    /// The same less the complaint penalty: the objective.
+    pub objective: f64,
+    /// Expected complaints.
+    pub complaints: f64,
+    /// Contacts made.
+    pub contacts: u64,
+    /// Contact cost.
+    pub cost: f64,
+    /// Decisions where it broke a contact rule.
+    pub violations: u64,
+}
+
+/// The result of an evaluation against the truth.
+#[derive(Debug, Clone, Serialize)]
+pub struct TruthReport {
+    /// Accounts simulated.
+    pub accounts: u64,
+    /// Seed of the fresh history.
+    pub seed: u64,
+    /// First day of the evaluation period.
+    pub from: NaiveDate,
+    /// Last day.
+    pub to: NaiveDate,
+    /// Decisions evaluated.
+    pub decisions: u64,
+    /// The logging policy.
+    pub logging: PolicyTotals,
+    /// The recommender.
+    pub learned: PolicyTotals,
+    /// The oracle (best true objective among the allowed options).
+    pub oracle: PolicyTotals,
+    /// Share of the oracle's gain over the logging policy in net collected that the recommender
+    /// captures.
+    pub captured_net: f64,
+    /// The same for the objective (net collected less the complaint penalty).
+    pub captured_objective: f64,
+    /// Decisions where the recommender chose to do nothing.
+    pub learned_no_contact: u64,
+    /// Decisions where the oracle did.
+    pub oracle_no_contact: u64,
+}
+
+/// What to evaluate.
+#[derive(Debug, Clone)]
+pub struct TruthEvalConfig {
+    /// Accounts.
+    pub accounts: u64,
+    /// Months of history before the evaluation period (features need them).
+    pub history_months: u32,
+    /// Days evaluated at the end.
+    pub eval_days: i64,
+    /// Seed of the fresh history (not the one the models were trained on).
+    pub seed: u64,
+}
+
+impl Default for TruthEvalConfig {
+    fn default() -> Self {
+        TruthEvalConfig {
+            accounts: 5_000,
+            history_months: 6,
+            eval_days: 30,
+            seed: 2026,
+        }
+    }
+}
+
+struct Option3 {
+    net: f64,
+    objective: f64,
+    complaint: f64,
+    cost: f64,
+}
+
+/// True values of an action against no contact, base minor units.
+fn true_value(
+    c: &Customer,
+    day: NaiveDate,
+    action: Option<(ContactAction, chrono::DateTime<chrono::Utc>)>,
+    none_paid: f64,
+    to_base: f64,
+    cfg: &StrategyConfig,
+) -> Option3 {
+    match action {
+        None => Option3 {
+            net: 0.0,
+            objective: 0.0,
+            complaint: 0.0,
+            cost: 0.0,
+        },
+        Some((a, at)) => {
+            let t = c.truth(day, Some((a, at)));
+            let cost = cfg.cost_of(a.channel);
+            let net = (t.expected_paid_7d_minor as f64 - none_paid) * to_base - cost;
+            Option3 {
+                net,
+                objective: net - cfg.complaint_penalty * t.p_complaint,
+                complaint: t.p_complaint,
+                cost,
+            }
+        }
+    }
+}
+
+fn add(t: &mut PolicyTotals, o: &Option3, contact: bool) {
+    t.net_collected += o.net;
+    t.objective += o.objective;
+    t.complaints += o.complaint;
+    t.cost += o.cost;
+    t.contacts += u64::from(contact);
+}
+
+fn merge(a: &mut PolicyTotals, b: &PolicyTotals) {
+    a.net_collected += b.net_collected;
+    a.objective += b.objective;
+    a.complaints += b.complaints;
+    a.contacts += b.contacts;
+    a.cost += b.cost;
+    a.violations += b.violations;
+}
+
+#[derive(Default)]
+struct Partial {
+    decisions: u64,
+    logging: PolicyTotals,
+    learned: PolicyTotals,
+    oracle: PolicyTotals,
+    learned_none: u64,
+    oracle_none: u64,
+}
+
+/// Evaluates `recommender` (with exploration as configured — turn it off for this) against the
+/// logging policy and the oracle.
+pub fn evaluate_against_truth(cfg: &TruthEvalConfig, recommender: &Recommender) -> TruthReport {
+    let hist = HistoryConfig::new(
+        cfg.accounts,
+        cfg.history_months + (cfg.eval_days as u64).div_ceil(30) as u32,
+        cfg.seed,
+    );
+    let from = hist.end - Duration::days(cfg.eval_days - 1);
+    let strategy = recommender.config();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let ids: Vec<u64> = (1..=cfg.accounts).collect();
+    let chunk = ids.len().div_ceil(threads).max(1);
+    let partials: Vec<Partial> = std::thread::scope(|s| {
+        let handles: Vec<_> = ids
+            .chunks(chunk)
+            .map(|chunk| {
+                let hist = &hist;
+                s.spawn(move || {
+                    let mut p = Partial::default();
+                    let mut scratch = Scratch::default();
+                    for &k in chunk {
+                        let Ok(id) = AccountId::new(k as i64) else {
+                            continue;
+                        };
+                        let mut observe = |c: &Customer,
+                                           day: NaiveDate,
+                                           d: &forbear_sim::policy::Decision,
+                                           events: &[_]| {
+                            if day < from || c.profile.subscription != SubscriptionType::Postpaid {
+                                return;
+                            }
+                            let view = c.view(day);
+                            if view.overdue <= 0 {
+                                return;
+                            }
+                            let Some(to_base) = strategy.to_base(c.profile.market.currency) else {
+                                return;
+                            };
+                            let h = history_of(c, events);
+                            let Some(first) = h.bills.first().map(|b| b.issued_on) else {
+                                return;
+                            };
+                            let series = DpdSeries::new(&h, first.min(day), day);
+                            let state = ResponseState::at(&h, &series, day, c.profile.zone);
+                            let facts = c.contact_facts(day);
+                            let situation = Situation {
+                                account: k as i64,
+                                state: &state,
+                                facts,
+                                balance: Money::new(view.balance, c.profile.market.currency),
+                                customer_type: c.profile.customer_type,
+                                language: c.profile.market.language,
+                                not_before: c.profile.zone.at(day, NaiveTime::MIN),
+                            };
+                            let rec = recommender.recommend_with(&situation, &mut scratch);
+                            let none_paid = c.truth(day, None).expected_paid_7d_minor as f64;
+                            let value = |a| true_value(c, day, a, none_paid, to_base, strategy);
+                            p.decisions += 1;
+                            add(&mut p.logging, &value(Some((d.action, d.at))), true);
+                            let chosen = rec.chosen.action.zip(rec.chosen.send_at_utc);
+                            add(&mut p.learned, &value(chosen), chosen.is_some());
+                            if let Some((a, at)) = chosen
+                                && strategy.rules.check(&facts, a.channel, a.tone, at).is_err()
+                            {
+                                p.learned.violations += 1;
+                            }
+                            p.learned_none += u64::from(chosen.is_none());
+                            // The oracle: the best true objective among the same options.
+                            let mut best = value(None);
+                            let mut best_contact = false;
+                            for r in &rec.ranked {
+                                if let Some(opt) = r.action.zip(r.send_at_utc) {
+                                    let v = value(Some(opt));
+                                    if v.objective > best.objective {
+                                        best = v;
+                                        best_contact = true;
+                                    }
+                                }
+                            }
+                            add(&mut p.oracle, &best, best_contact);
+                            p.oracle_none += u64::from(!best_contact);
+                        };
+                        simulate_account_observed(hist, id, &mut observe);
+                    }
+                    p
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut total = Partial::default();
+    for p in &partials {
+        total.decisions += p.decisions;
+        merge(&mut total.logging, &p.logging);
+        merge(&mut total.learned, &p.learned);
+        merge(&mut total.oracle, &p.oracle);
+        total.learned_none += p.learned_none;
+        total.oracle_none += p.oracle_none;
+    }
+    let share = |l: f64, r: f64, o: f64| {
+        if o - l > 0.0 {
+            (r - l) / (o - l)
+        } else {
+            f64::NAN
+        }
+    };
+    TruthReport {
+        accounts: cfg.accounts,
+        seed: cfg.seed,
+        from,
+        to: hist.end,
+        decisions: total.decisions,
+        captured_net: share(
+            total.logging.net_collected,
+            total.learned.net_collected,
+            total.oracle.net_collected,
+        ),
+        captured_objective: share(
+            total.logging.objective,
+            total.learned.objective,
+            total.oracle.objective,
+        ),
+        logging: total.logging,
+        learned: total.learned,
+        oracle: total.oracle,
+        learned_no_contact: total.learned_none,
+        oracle_no_contact: total.oracle_none,
+    }
+}

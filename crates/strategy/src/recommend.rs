@@ -1,0 +1,397 @@
+//! The next contact for one account: every allowed action valued, the best (or nothing) chosen,
+//! with exploration and its probability.
+//!
+//! For an account's state on a decision day the recommender
+//! 1. lists the candidate actions: the segment's channels and tones, each channel in each send
+//!    window at the earliest instant of that window the contact rules
+//!    ([`forbear_core::rules::ContactRules`], the one implementation every outbound action passes)
+//!    allow on that day — so quiet hours in local time, call limits, cool-downs, consent,
+//!    opt-outs and holds are never broken by a recommendation;
+//! 2. scores them and "no contact" with the response models in one batch;
+//! 3. values each: `P(pay|a)·E[share|pay,a]·balance − P(pay|none)·E[share|pay,none]·balance −
+//!    cost(a) − penalty·P(complaint|a)`, in base-currency minor units;
+//! 4. picks the best if its value exceeds `min_value`, else nothing — many accounts cure by
+//!    themselves — then explores as configured, and reports the probability of what it chose.
+//!
+//! Before the due date only accounts whose chance of not paying without a nudge is at least
+//! `preventive.min_risk` are considered.
+
+use crate::config::{ExplorationMode, StrategyConfig};
+use crate::model::{Prediction, ResponseModel};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
+use forbear_core::rules::{ContactFacts, Violation};
+use forbear_core::{Channel, ContactAction, CustomerType, Money, Rng, SendWindow, Tone};
+use forbear_features::{RESPONSE_FEATURE_COUNT, ResponseState};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// What the recommender is told about one account.
+#[derive(Debug, Clone, Copy)]
+pub struct Situation<'a> {
+    /// Account id (seeds the exploration draw with the date).
+    pub account: i64,
+    /// The account's state on the morning of the decision day.
+    pub state: &'a ResponseState,
+    /// What the contact rules need.
+    pub facts: ContactFacts<'a>,
+    /// Amount due and unpaid (overdue, plus the coming bill before the due date).
+    pub balance: Money,
+    /// Customer type (the segment's allowed actions).
+    pub customer_type: CustomerType,
+    /// Language of messages (template keys).
+    pub language: &'a str,
+    /// No contact before this instant (now, for a decision made during the day).
+    pub not_before: DateTime<Utc>,
+}
+
+/// One option, valued.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scored {
+    /// The action; `None` is no contact today.
+    pub action: Option<ContactAction>,
+    /// When to send it, UTC.
+    pub send_at_utc: Option<DateTime<Utc>>,
+    /// When to send it, the customer's local time.
+    pub send_at_local: Option<NaiveDateTime>,
+    /// Message template key.
+    pub template: Option<String>,
+    /// Expected value net of cost and complaint penalty, over no contact; base minor units.
+    pub value: f64,
+    /// P(payment within 7 days).
+    pub p_pay: f64,
+    /// Expected amount paid within 7 days, minor units of the account's currency.
+    pub expected_paid_minor: f64,
+    /// P(promise to pay).
+    pub p_promise: f64,
+    /// P(complaint or opt-out).
+    pub p_complaint: f64,
+    /// Contact cost, base minor units.
+    pub cost: f64,
+}
+
+/// The recommendation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recommendation {
+    /// Account id.
+    pub account: i64,
+    /// Decision day (the customer's local date).
+    pub date: NaiveDate,
+    /// What to do: the action and when, or nothing today.
+    pub chosen: Scored,
+    /// Probability with which `chosen` was picked under the exploration mode.
+    pub propensity: f64,
+    /// Whether exploration, not the best value, picked it.
+    pub explored: bool,
+    /// The exploration mode.
+    pub exploration: ExplorationMode,
+    /// Every option valued, best first (no contact included, with value 0).
+    pub ranked: Vec<Scored>,
+    /// Why this is the answer, in words.
+    pub reason: String,
+    /// Channels no window of which the rules allowed today, with the first rule that blocked.
+    pub blocked: Vec<(Channel, String)>,
+    /// Versions of the models used.
+    pub model_version: String,
+}
+
+/// Buffers reused between recommendations (one per thread).
+#[derive(Debug, Default)]
+pub struct Scratch {
+    rows: Vec<f64>,
+    preds: Vec<Prediction>,
+    tmp: Vec<f64>,
+    options: Vec<(ContactAction, DateTime<Utc>)>,
+}
+
+/// The recommender: a configuration and response models.
+#[derive(Clone)]
+pub struct Recommender {
+    config: StrategyConfig,
+    model: Arc<dyn ResponseModel>,
+}
+
+impl std::fmt::Debug for Recommender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recommender")
+            .field("model", &self.model.version())
+            .finish()
+    }
+}
+
+/// The earliest instant in `window` on local `date`, at or after `not_before`, in steps of 15
+/// minutes, at which `allowed` holds.
+fn earliest_in_window(
+    s: &Situation<'_>,
+    date: NaiveDate,
+    window: SendWindow,
+    allowed: &mut dyn FnMut(DateTime<Utc>) -> Result<(), Violation>,
+    first_violation: &mut Option<Violation>,
+) -> Option<DateTime<Utc>> {
+    let zone = s.facts.time_zone;
+    let start = zone.at(date, NaiveTime::from_hms_opt(window.start_hour(), 0, 0)?);
+    let end = zone.at(date, NaiveTime::from_hms_opt(window.end_hour(), 0, 0)?);
+    let mut at = start.max(s.not_before);
+    // Round up to a quarter hour.
+    let rem = (at.minute() % 15) as i64;
+    if rem != 0 || at.second() != 0 {
+        at = at + Duration::minutes(15 - rem) - Duration::seconds(i64::from(at.second()));
+    }
+    while at < end {
+        match allowed(at) {
+            Ok(()) => return Some(at),
+            Err(v) => {
+                first_violation.get_or_insert(v);
+            }
+        }
+        at += Duration::minutes(15);
+    }
+    None
+}
+
+impl Recommender {
+    /// A recommender with a configuration and models.
+    pub fn new(config: StrategyConfig, model: Arc<dyn ResponseModel>) -> Self {
+        Recommender { config, model }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &StrategyConfig {
+        &self.config
+    }
+
+    /// The models' version.
+    pub fn model_version(&self) -> String {
+        self.model.version()
+    }
+
+    /// The recommendation for one account.
+    pub fn recommend(&self, s: &Situation<'_>) -> Recommendation {
+        self.recommend_with(s, &mut Scratch::default())
+    }
+
+    /// [`Recommender::recommend`] reusing buffers.
+    pub fn recommend_with(&self, s: &Situation<'_>, scratch: &mut Scratch) -> Recommendation {
+        let cfg = &self.config;
+        let date = s.state.date();
+        let mut out = Recommendation {
+            account: s.account,
+            date,
+            chosen: none_scored(),
+            propensity: 1.0,
+            explored: false,
+            exploration: cfg.exploration.mode,
+            ranked: Vec::new(),
+            reason: String::new(),
+            blocked: Vec::new(),
+            model_version: self.model.version(),
+        };
+        let Some(to_base) = cfg.to_base(s.balance.currency()) else {
+            out.reason = format!(
+                "do nothing: no exchange rate for {} in the strategy configuration",
+                s.balance.currency()
+            );
+            return out;
+        };
+        if s.balance.minor() <= 0 {
+            out.reason = "do nothing: nothing is owed".into();
+            return out;
+        }
+        if s.facts.dispute_open || s.facts.statutory_hold {
+            out.reason = format!(
+                "do nothing: {}",
+                if s.facts.dispute_open {
+                    Violation::DisputeOpen
+                } else {
+                    Violation::StatutoryHold
+                }
+            );
+            return out;
+        }
+        let overdue = s.state.risk("dpd_now").is_some_and(|d| d > 0.0);
+        let days_to_due = s.state.days_to_due();
+        let preventive =
+            !overdue && days_to_due.is_some_and(|d| d <= f64::from(cfg.preventive.days_before_due));
+        if !overdue && !preventive {
+            out.reason = "do nothing: not overdue, and the bill is not due soon".into();
+            return out;
+        }
+        let Some(segment) = cfg.segment(s.customer_type) else {
+            out.reason = "do nothing: no segment allows any action".into();
+            return out;
+        };
+        let tones: Vec<Tone> = segment
+            .tones
+            .iter()
+            .copied()
+            .filter(|t| !s.facts.hardship || *t == Tone::Empathetic)
+            .collect();
+        // Candidate instants: each allowed channel in each window, checked by the rules.
+        scratch.options.clear();
+        if let Some(&tone0) = tones.first() {
+            for &channel in &segment.channels {
+                let mut first_violation = None;
+                let before = scratch.options.len();
+                for &window in SendWindow::ALL {
+                    let mut allowed = |at| cfg.rules.check(&s.facts, channel, tone0, at);
+                    if let Some(at) =
+                        earliest_in_window(s, date, window, &mut allowed, &mut first_violation)
+                    {
+                        for &tone in &tones {
+                            scratch.options.push((
+                                ContactAction {
+                                    channel,
+                                    window,
+                                    tone,
+                                },
+                                at,
+                            ));
+                        }
+                    }
+                }
+                if scratch.options.len() == before {
+                    let why = first_violation
+                        .map_or_else(|| "no window left today".to_owned(), |v| v.to_string());
+                    out.blocked.push((channel, why));
+                }
+            }
+        }
+        // Score no contact and every option in one batch.
+        let n = scratch.options.len() + 1;
+        scratch.rows.clear();
+        scratch.rows.resize(n * RESPONSE_FEATURE_COUNT, 0.0);
+        s.state
+            .row(None, &mut scratch.rows[..RESPONSE_FEATURE_COUNT]);
+        for (k, (a, at)) in scratch.options.iter().enumerate() {
+            let r = (k + 1) * RESPONSE_FEATURE_COUNT;
+            s.state.row(
+                Some((*a, *at)),
+                &mut scratch.rows[r..r + RESPONSE_FEATURE_COUNT],
+            );
+        }
+        scratch.preds.clear();
+        scratch.preds.resize(n, Prediction::default());
+        self.model
+            .predict(&scratch.rows, &mut scratch.preds, &mut scratch.tmp);
+        let balance = s.balance.minor() as f64;
+        let base = scratch.preds[0];
+        let paid_none = base.pay * base.share * balance;
+        let mut ranked = Vec::with_capacity(n);
+        let mut none = none_scored();
+        none.p_pay = base.pay;
+        none.expected_paid_minor = paid_none;
+        ranked.push(none);
+        for (k, (a, at)) in scratch.options.iter().enumerate() {
+            let p = scratch.preds[k + 1];
+            let paid = p.pay * p.share * balance;
+            let cost = cfg.cost_of(a.channel);
+            let value = (paid - paid_none) * to_base - cost - cfg.complaint_penalty * p.complaint;
+            ranked.push(Scored {
+                action: Some(*a),
+                send_at_utc: Some(*at),
+                send_at_local: Some(s.facts.time_zone.local(*at)),
+                template: Some(a.template_key(s.language)),
+                value,
+                p_pay: p.pay,
+                expected_paid_minor: paid,
+                p_promise: p.promise,
+                p_complaint: p.complaint,
+                cost,
+            });
+        }
+        ranked.sort_by(|a, b| b.value.total_cmp(&a.value));
+        if preventive && 1.0 - base.pay < cfg.preventive.min_risk {
+            // Low risk before the due date: leave the customer alone.
+            out.reason = format!(
+                "do nothing: due in {} days and {:.0}% likely to pay within 7 days without a nudge",
+                days_to_due.unwrap_or(0.0),
+                100.0 * base.pay
+            );
+            ranked.retain(|r| r.action.is_none());
+            out.ranked = ranked;
+            return out;
+        }
+        // The greedy choice: the best action if it beats doing nothing by min_value.
+        let best = ranked
+            .iter()
+            .position(|r| r.action.is_none() || r.value > cfg.min_value)
+            .unwrap_or(0);
+        let best = if ranked[best].action.is_some() {
+            best
+        } else {
+            ranked.iter().position(|r| r.action.is_none()).unwrap_or(0)
+        };
+        let (pick, propensity) = self.explore(s, &ranked, best);
+        out.explored = pick != best;
+        out.propensity = propensity;
+        out.chosen = ranked[pick].clone();
+        out.reason = match (&out.chosen.action, out.explored) {
+            (_, true) => format!("explored ({:?})", cfg.exploration.mode).to_lowercase(),
+            (None, false) if ranked.len() == 1 => {
+                "do nothing: no action is allowed today".to_owned()
+            }
+            (None, false) => format!(
+                "do nothing: no action is worth more than {:.0} over no contact",
+                cfg.min_value
+            ),
+            (Some(a), false) => format!(
+                "{}{} in {} tone: the highest expected value",
+                if preventive { "preventive nudge: " } else { "" },
+                a.channel,
+                a.tone
+            ),
+        };
+        out.ranked = ranked;
+        out
+    }
+
+    /// The option taken under the exploration mode, and its probability.
+    fn explore(&self, s: &Situation<'_>, ranked: &[Scored], best: usize) -> (usize, f64) {
+        let e = &self.config.exploration;
+        let n = ranked.len();
+        let key = (s.account as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ s.state.date().num_days_from_ce() as u64;
+        let mut rng = Rng::new(e.seed, key);
+        match e.mode {
+            ExplorationMode::None => (best, 1.0),
+            ExplorationMode::Epsilon => {
+                let uniform = e.epsilon / n as f64;
+                if rng.chance(e.epsilon) {
+                    let k = rng.below(n as u64) as usize;
+                    let p = if k == best {
+                        1.0 - e.epsilon + uniform
+                    } else {
+                        uniform
+                    };
+                    (k, p)
+                } else {
+                    (best, 1.0 - e.epsilon + uniform)
+                }
+            }
+            ExplorationMode::Softmax => {
+                let top = ranked[0].value;
+                let w: Vec<f64> = ranked
+                    .iter()
+                    .map(|r| ((r.value - top) / e.temperature).exp())
+                    .collect();
+                let total: f64 = w.iter().sum();
+                let k = rng.weighted(&w);
+                (k, w[k] / total)
+            }
+        }
+    }
+}
+
+fn none_scored() -> Scored {
+    Scored {
+        action: None,
+        send_at_utc: None,
+        send_at_local: None,
+        template: None,
+        value: 0.0,
+        p_pay: 0.0,
+        expected_paid_minor: 0.0,
+        p_promise: 0.0,
+        p_complaint: 0.0,
+        cost: 0.0,
+    }
+}
