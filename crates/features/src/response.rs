@@ -215,12 +215,8 @@ impl ResponseState {
     pub fn row(&self, action: Option<(ContactAction, DateTime<Utc>)>, out: &mut [f64]) {
         let s = self.state.len();
         out[..s].copy_from_slice(&self.state);
-        let a = &mut out[s..s + ACTION.len()];
         match action {
-            None => {
-                a[0] = 0.0;
-                a[1..].fill(f64::NAN);
-            }
+            None => clear_action(out),
             Some((act, at)) => {
                 let local = self.zone.local(at);
                 let weekend = matches!(local.weekday(), Weekday::Sat | Weekday::Sun);
@@ -228,7 +224,7 @@ impl ResponseState {
                 let (cr, cn) = self.by_channel[act.channel.index()];
                 let (wr, wn) = self.by_window[act.window.index()];
                 let (tp, tn) = self.by_tone[act.tone.index()];
-                a.copy_from_slice(&[
+                out[s..s + ACTION.len()].copy_from_slice(&[
                     1.0,
                     act.channel.index() as f64,
                     act.window.index() as f64,
@@ -252,6 +248,13 @@ impl ResponseState {
         self.row(action, &mut v);
         v
     }
+}
+
+/// Turns a row into the row of no contact in the same state (the action columns cleared).
+pub fn clear_action(row: &mut [f64]) {
+    let s = RISK_FEATURES.len() + STATE_EXTRA.len();
+    row[s] = 0.0;
+    row[s + 1..s + ACTION.len()].fill(f64::NAN);
 }
 
 /// Whether a channel's category column value (as stored in a row) names `c`.

@@ -34,6 +34,12 @@ pub struct PolicyTotals {
     pub cost: f64,
     /// Decisions where it broke a contact rule.
     pub violations: u64,
+    /// Contacts per channel, in [`forbear_core::Channel::ALL`] order.
+    pub by_channel: [u64; 7],
+    /// Contacts per tone, in [`forbear_core::Tone::ALL`] order.
+    pub by_tone: [u64; 4],
+    /// Contacts per send window, in [`forbear_core::SendWindow::ALL`] order.
+    pub by_window: [u64; 6],
 }
 
 /// The result of an evaluation against the truth.
@@ -127,7 +133,13 @@ fn true_value(
     }
 }
 
-fn add(t: &mut PolicyTotals, o: &Option3, contact: bool) {
+fn add(t: &mut PolicyTotals, o: &Option3, contact: Option<ContactAction>) {
+    if let Some(a) = contact {
+        t.by_channel[a.channel.index()] += 1;
+        t.by_tone[a.tone.index()] += 1;
+        t.by_window[a.window.index()] += 1;
+    }
+    let contact = contact.is_some();
     t.net_collected += o.net;
     t.objective += o.objective;
     t.complaints += o.complaint;
@@ -142,6 +154,15 @@ fn merge(a: &mut PolicyTotals, b: &PolicyTotals) {
     a.contacts += b.contacts;
     a.cost += b.cost;
     a.violations += b.violations;
+    for (x, y) in a.by_channel.iter_mut().zip(&b.by_channel) {
+        *x += y;
+    }
+    for (x, y) in a.by_tone.iter_mut().zip(&b.by_tone) {
+        *x += y;
+    }
+    for (x, y) in a.by_window.iter_mut().zip(&b.by_window) {
+        *x += y;
+    }
 }
 
 #[derive(Default)]
@@ -213,9 +234,9 @@ pub fn evaluate_against_truth(cfg: &TruthEvalConfig, recommender: &Recommender) 
                             let none_paid = c.truth(day, None).expected_paid_7d_minor as f64;
                             let value = |a| true_value(c, day, a, none_paid, to_base, strategy);
                             p.decisions += 1;
-                            add(&mut p.logging, &value(Some((d.action, d.at))), true);
+                            add(&mut p.logging, &value(Some((d.action, d.at))), Some(d.action));
                             let chosen = rec.chosen.action.zip(rec.chosen.send_at_utc);
-                            add(&mut p.learned, &value(chosen), chosen.is_some());
+                            add(&mut p.learned, &value(chosen), chosen.map(|c| c.0));
                             if let Some((a, at)) = chosen
                                 && strategy.rules.check(&facts, a.channel, a.tone, at).is_err()
                             {
@@ -224,18 +245,18 @@ pub fn evaluate_against_truth(cfg: &TruthEvalConfig, recommender: &Recommender) 
                             p.learned_none += u64::from(chosen.is_none());
                             // The oracle: the best true objective among the same options.
                             let mut best = value(None);
-                            let mut best_contact = false;
+                            let mut best_action = None;
                             for r in &rec.ranked {
                                 if let Some(opt) = r.action.zip(r.send_at_utc) {
                                     let v = value(Some(opt));
                                     if v.objective > best.objective {
                                         best = v;
-                                        best_contact = true;
+                                        best_action = Some(opt.0);
                                     }
                                 }
                             }
-                            add(&mut p.oracle, &best, best_contact);
-                            p.oracle_none += u64::from(!best_contact);
+                            add(&mut p.oracle, &best, best_action);
+                            p.oracle_none += u64::from(best_action.is_none());
                         };
                         simulate_account_observed(hist, id, &mut observe);
                     }

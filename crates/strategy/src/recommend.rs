@@ -57,6 +57,8 @@ pub struct Scored {
     pub template: Option<String>,
     /// Expected value net of cost and complaint penalty, over no contact; base minor units.
     pub value: f64,
+    /// P(read or answered).
+    pub p_respond: f64,
     /// P(payment within 7 days).
     pub p_pay: f64,
     /// Expected amount paid within 7 days, minor units of the account's currency.
@@ -97,6 +99,7 @@ pub struct Recommendation {
 /// Buffers reused between recommendations (one per thread).
 #[derive(Debug, Default)]
 pub struct Scratch {
+    none: Vec<f64>,
     rows: Vec<f64>,
     preds: Vec<Prediction>,
     tmp: Vec<f64>,
@@ -256,24 +259,26 @@ impl Recommender {
             }
         }
         // Score no contact and every option in one batch.
-        let n = scratch.options.len() + 1;
+        let n = scratch.options.len();
+        let w = RESPONSE_FEATURE_COUNT;
+        scratch.none.clear();
+        scratch.none.resize(w, 0.0);
+        s.state.row(None, &mut scratch.none);
         scratch.rows.clear();
-        scratch.rows.resize(n * RESPONSE_FEATURE_COUNT, 0.0);
-        s.state
-            .row(None, &mut scratch.rows[..RESPONSE_FEATURE_COUNT]);
+        scratch.rows.resize(n * w, 0.0);
         for (k, (a, at)) in scratch.options.iter().enumerate() {
-            let r = (k + 1) * RESPONSE_FEATURE_COUNT;
-            s.state.row(
-                Some((*a, *at)),
-                &mut scratch.rows[r..r + RESPONSE_FEATURE_COUNT],
-            );
+            s.state
+                .row(Some((*a, *at)), &mut scratch.rows[k * w..(k + 1) * w]);
         }
         scratch.preds.clear();
         scratch.preds.resize(n, Prediction::default());
-        self.model
-            .predict(&scratch.rows, &mut scratch.preds, &mut scratch.tmp);
+        let base = self.model.predict(
+            &scratch.none,
+            &scratch.rows,
+            &mut scratch.preds,
+            &mut scratch.tmp,
+        );
         let balance = s.balance.minor() as f64;
-        let base = scratch.preds[0];
         let paid_none = base.pay * base.share * balance;
         let mut ranked = Vec::with_capacity(n);
         let mut none = none_scored();
@@ -281,7 +286,7 @@ impl Recommender {
         none.expected_paid_minor = paid_none;
         ranked.push(none);
         for (k, (a, at)) in scratch.options.iter().enumerate() {
-            let p = scratch.preds[k + 1];
+            let p = scratch.preds[k];
             let paid = p.pay * p.share * balance;
             let cost = cfg.cost_of(a.channel);
             let value = (paid - paid_none) * to_base - cost - cfg.complaint_penalty * p.complaint;
@@ -291,6 +296,7 @@ impl Recommender {
                 send_at_local: Some(s.facts.time_zone.local(*at)),
                 template: Some(a.template_key(s.language)),
                 value,
+                p_respond: p.respond,
                 p_pay: p.pay,
                 expected_paid_minor: paid,
                 p_promise: p.promise,
@@ -388,6 +394,7 @@ fn none_scored() -> Scored {
         send_at_local: None,
         template: None,
         value: 0.0,
+        p_respond: 0.0,
         p_pay: 0.0,
         expected_paid_minor: 0.0,
         p_promise: 0.0,

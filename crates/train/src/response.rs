@@ -3,13 +3,22 @@
 //! One example per logged contact — the account's state on the morning of the contact
 //! ([`forbear_features::ResponseState`]) and the action taken — and one per sampled account-day
 //! on which nothing was sent while a bill was overdue or about to fall due: the no-contact
-//! baseline every action's uplift is measured against. Four heads, each our gradient-boosted
-//! trees on the same features:
+//! baseline every action's uplift is measured against. Six heads, each our gradient-boosted
+//! trees on the same features, follow the funnel of a contact — a message nobody reads cannot
+//! change what the customer does:
 //!
-//! - `pay`: a payment within 7 days;
-//! - `share`: the share of the balance paid within 7 days, given a payment;
-//! - `promise`: a promise to pay in response (contacts only);
-//! - `complaint`: a complaint or an opt-out (contacts only).
+//! - `respond`: the contact is read or answered (contacts);
+//! - `pay_responded`: a payment within 7 days after a contact that was responded to;
+//! - `pay_untouched`: a payment within 7 days with no contact read — no-contact days and
+//!   unanswered contacts, seen as no contact (state only);
+//! - `share`: the share of the balance paid within 7 days, given a payment (state only);
+//! - `promise`: a promise to pay in response (contacts);
+//! - `complaint`: a complaint or an opt-out (contacts).
+//!
+//! So `P(pay | a) = P(respond | a)·P(pay | responded, a) + (1 − P(respond | a))·P(pay | untouched)`
+//! and `P(pay | none) = P(pay | untouched)`: the channel and the hour act mostly through who
+//! reads, the tone and the customer through what reading does, and each head learns the part
+//! the data shows best.
 //!
 //! Historic actions were chosen by a policy, not at random: contact examples are weighted by the
 //! inverse of their logged propensity, clipped (the clip and how many weights it cut are in the
@@ -24,7 +33,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use forbear_core::{Channel, ContactAction, Rng, SendWindow, Tone};
 use forbear_data::columns::{Micros, Strs, bools, f64s, i64s};
 use forbear_data::open_validated;
-use forbear_features::response::{CHANNEL_COLUMN, TONE_COLUMN, channel_of, tone_of};
+use forbear_features::response::{CHANNEL_COLUMN, TONE_COLUMN, channel_of, clear_action, tone_of};
 use forbear_features::{DpdSeries, RESPONSE_FEATURE_COUNT, ResponseState, response_features};
 use forbear_models::bundle::BUNDLE_FORMAT;
 use forbear_models::metrics::auc;
@@ -36,7 +45,14 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The heads of a response bundle, in the order of its models.
-pub const HEADS: [&str; 4] = ["pay", "share", "promise", "complaint"];
+pub const HEADS: [&str; 6] = [
+    "respond",
+    "pay_responded",
+    "pay_untouched",
+    "share",
+    "promise",
+    "complaint",
+];
 
 /// Days after a decision within which its outcome is observed.
 pub const OUTCOME_DAYS: i64 = 7;
@@ -88,6 +104,7 @@ struct Example {
     promise: bool,
     complaint: bool,
     contacted: bool,
+    responded: bool,
     propensity: f64,
     explored: bool,
 }
@@ -99,6 +116,7 @@ struct LoggedContact {
     action: ContactAction,
     balance: i64,
     paid_7d: i64,
+    responded: bool,
     promise: bool,
     complaint: bool,
     propensity: f64,
@@ -150,7 +168,7 @@ pub struct ActionCalibration {
 /// The result of training.
 #[derive(Debug)]
 pub struct TrainedResponse {
-    /// The four heads, in [`HEADS`] order.
+    /// The heads, in [`HEADS`] order.
     pub heads: Vec<Gbm>,
     /// Metrics per head.
     pub metrics: Vec<HeadMetrics>,
@@ -221,6 +239,7 @@ fn read_contacts(
             Strs::of(&b, "send_window"),
             Strs::of(&b, "tone"),
         );
+        let responded = bools(&b, "responded");
         let (balance, paid, promise, complaint, opted_out, propensity, explored) = (
             i64s(&b, "balance_minor"),
             i64s(&b, "paid_7d_minor"),
@@ -249,6 +268,7 @@ fn read_contacts(
                 },
                 balance: balance.value(i),
                 paid_7d: paid.value(i),
+                responded: responded.value(i),
                 promise: promise.value(i),
                 complaint: complaint.value(i) || opted_out.value(i),
                 propensity: propensity.value(i),
@@ -298,6 +318,7 @@ fn account_examples(
             promise: c.promise,
             complaint: c.complaint,
             contacted: true,
+            responded: c.responded,
             propensity: c.propensity,
             explored: c.explored,
         });
@@ -333,6 +354,7 @@ fn account_examples(
                 promise: false,
                 complaint: false,
                 contacted: false,
+                responded: false,
                 propensity: 1.0,
                 explored: false,
             });
@@ -446,32 +468,53 @@ pub fn train_response(data: &Path, opts: &ResponseOptions) -> Result<TrainedResp
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
-    let matrix = |rows: &[usize]| {
+    // A head on the state alone sees every row as "no contact".
+    let none_row = {
+        let mut r = vec![0.0; RESPONSE_FEATURE_COUNT];
+        clear_action(&mut r);
+        r
+    };
+    let action_start = none_row.iter().position(|v| v.is_nan()).unwrap_or(0) - 1;
+    let matrix = |rows: &[usize], state_only: bool| {
         let cols: Vec<Vec<f64>> = (0..RESPONSE_FEATURE_COUNT)
-            .map(|f| rows.iter().map(|&i| examples[i].row[f]).collect())
+            .map(|f| {
+                if state_only && f >= action_start {
+                    vec![none_row[f]; rows.len()]
+                } else {
+                    rows.iter().map(|&i| examples[i].row[f]).collect()
+                }
+            })
             .collect();
         FeatureMatrix::new(names.clone(), cols)
     };
     let started = std::time::Instant::now();
+    fn flag(b: bool) -> f64 {
+        f64::from(u8::from(b))
+    }
     type Select = fn(&Example) -> bool;
     type Target = fn(&Example) -> f64;
-    let heads: [(&'static str, Select, Target); 4] = [
-        ("pay", |_| true, |e| f64::from(u8::from(e.pay))),
-        ("share", |e| e.pay, |e| e.share),
+    // (name, rows, target, sees the state only)
+    let heads: [(&'static str, Select, Target, bool); 6] = [
+        ("respond", |e| e.contacted, |e| flag(e.responded), false),
         (
-            "promise",
-            |e| e.contacted,
-            |e| f64::from(u8::from(e.promise)),
+            "pay_responded",
+            |e| e.contacted && e.responded,
+            |e| flag(e.pay),
+            false,
         ),
         (
-            "complaint",
-            |e| e.contacted,
-            |e| f64::from(u8::from(e.complaint)),
+            "pay_untouched",
+            |e| !e.contacted || !e.responded,
+            |e| flag(e.pay),
+            true,
         ),
+        ("share", |e| e.pay, |e| e.share, true),
+        ("promise", |e| e.contacted, |e| flag(e.promise), false),
+        ("complaint", |e| e.contacted, |e| flag(e.complaint), false),
     ];
     let mut fitted = Vec::new();
     let mut metrics = Vec::new();
-    for (head, select, target) in heads {
+    for (head, select, target, state_only) in heads {
         let train: Vec<usize> = (0..examples.len())
             .filter(|&i| !examples[i].held_out && select(&examples[i]))
             .collect();
@@ -482,7 +525,7 @@ pub fn train_response(data: &Path, opts: &ResponseOptions) -> Result<TrainedResp
             model: "gbm",
             source,
         };
-        let xtr = matrix(&train).map_err(model_err)?;
+        let xtr = matrix(&train, state_only).map_err(model_err)?;
         let ytr: Vec<f64> = train.iter().map(|&i| target(&examples[i])).collect();
         let wtr: Vec<f64> = train.iter().map(|&i| weights[i]).collect();
         tracing::info!(head, rows = train.len(), "fitting");
@@ -495,7 +538,7 @@ pub fn train_response(data: &Path, opts: &ResponseOptions) -> Result<TrainedResp
             )
         });
         let (weighted, unweighted) = (weighted.map_err(model_err)?, unweighted.map_err(model_err)?);
-        let xte = matrix(&test).map_err(model_err)?;
+        let xte = matrix(&test, state_only).map_err(model_err)?;
         let p = weighted.predict_proba(&xte).map_err(model_err)?;
         let pu = unweighted.predict_proba(&xte).map_err(model_err)?;
         let yte: Vec<f64> = test.iter().map(|&i| target(&examples[i])).collect();
@@ -622,11 +665,13 @@ pub fn response_card_markdown(t: &TrainedResponse, opts: &ResponseOptions, name:
     let _ = writeln!(s, "# Channel-response models `{name}`\n");
     let _ = writeln!(
         s,
-        "Four gradient-boosted heads on {} features of the account's state on the morning of a \
-         decision and of the action (channel, local send window, tone): P(payment within \
-         {OUTCOME_DAYS} days), the share of the balance paid given a payment, P(promise to pay) \
-         and P(complaint or opt-out). No contact is an action like the others, so every action's \
-         uplift over doing nothing comes from the same models.\n",
+        "Six gradient-boosted heads on {} features of the account's state on the morning of a \
+         decision and of the action (channel, local send window, tone), along the funnel of a \
+         contact: P(read or answered), P(payment within {OUTCOME_DAYS} days | responded), \
+         P(payment | untouched: no contact, or one nobody read), the share of the balance paid \
+         given a payment, P(promise to pay) and P(complaint or opt-out). P(pay | action) = \
+         P(respond)·P(pay | responded) + (1 − P(respond))·P(pay | untouched); P(pay | none) = \
+         P(pay | untouched).\n",
         RESPONSE_FEATURE_COUNT
     );
     let _ = writeln!(
