@@ -14,12 +14,16 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc, Weekday};
 use forbear_core::{Channel, ContactAction, SendWindow, TimeZone, Tone};
 
 /// Features of the state, after the risk features.
-const STATE_EXTRA: [&str; 5] = [
+const STATE_EXTRA: [&str; 8] = [
     "contacts_7d",
     "days_to_payday",
     "weekday",
     "day_of_month",
     "preventive",
+    // Response to calls, texts and pushes by local time of day: when the customer is reachable.
+    "resp_morning",
+    "resp_midday",
+    "resp_evening",
 ];
 
 /// Features of the action.
@@ -106,6 +110,8 @@ impl ResponseState {
         let mut by_window = [(0u32, 0u32); 6];
         let mut by_tone = [(0u32, 0u32); 4];
         let mut contacts_7d = 0;
+        // (responses, contacts) of interruptive contacts before 12:00, 12–17, from 17:00.
+        let mut by_band = [(0u32, 0u32); 3];
         for c in &h.contacts {
             let d = c.sent_at.date_naive();
             if d > eve || d <= year_ago {
@@ -117,11 +123,19 @@ impl ResponseState {
             let r = u32::from(c.responded);
             let ch = &mut by_channel[c.channel.index()];
             *ch = (ch.0 + r, ch.1 + 1);
-            if c.channel.is_interruptive()
-                && let Some(w) = SendWindow::containing(zone.local(c.sent_at).time())
-            {
-                let bw = &mut by_window[w.index()];
-                *bw = (bw.0 + r, bw.1 + 1);
+            if c.channel.is_interruptive() {
+                let local = zone.local(c.sent_at).time();
+                if let Some(w) = SendWindow::containing(local) {
+                    let bw = &mut by_window[w.index()];
+                    *bw = (bw.0 + r, bw.1 + 1);
+                }
+                let band = match local.hour() {
+                    h if h < 12 => 0,
+                    h if h < 17 => 1,
+                    _ => 2,
+                };
+                let bb = &mut by_band[band];
+                *bb = (bb.0 + r, bb.1 + 1);
             }
             // Whether a responded contact was followed by a payment within 7 days — only once
             // those 7 days are over by the evening before.
@@ -160,6 +174,9 @@ impl ResponseState {
             f64::from(date.weekday().num_days_from_monday()),
             f64::from(date.day()),
             preventive,
+            smoothed(by_band[0].0, by_band[0].1),
+            smoothed(by_band[1].0, by_band[1].1),
+            smoothed(by_band[2].0, by_band[2].1),
         ]);
         ResponseState {
             state,

@@ -314,7 +314,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("surprise"), "{e}");
-        let no_sms = DEFAULT_TOML.replace("sms = 5\n", "");
+        let no_sms = DEFAULT_TOML.replace("sms = 5.0\n", "");
         assert!(
             StrategyConfig::parse(&no_sms, "s.toml")
                 .unwrap_err()

@@ -402,3 +402,154 @@ fn none_scored() -> Scored {
         cost: 0.0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StrategyConfig;
+    use chrono::{Duration, NaiveDate, NaiveTime};
+    use forbear_core::rules::{ChannelSet, PastContact};
+    use forbear_core::{Currency, TimeZone};
+    use forbear_features::{AccountFacts, AccountHistory, BillRecord, DpdSeries};
+    use proptest::prelude::*;
+
+    /// A model whose predictions are a fixed pseudo-random function of the row: the rules must
+    /// hold whatever the models say.
+    struct Noise(u64);
+
+    impl ResponseModel for Noise {
+        fn version(&self) -> String {
+            "noise".into()
+        }
+        fn predict(
+            &self,
+            none: &[f64],
+            options: &[f64],
+            out: &mut [Prediction],
+            _: &mut Vec<f64>,
+        ) -> Prediction {
+            let h = |row: &[f64], k: u64| {
+                let mut x = self.0 ^ k;
+                for v in row.iter().filter(|v| v.is_finite()) {
+                    x = (x ^ v.to_bits()).wrapping_mul(0x100_0000_01b3);
+                }
+                (x >> 11) as f64 / (1u64 << 53) as f64
+            };
+            for (o, row) in out.iter_mut().zip(options.chunks(RESPONSE_FEATURE_COUNT)) {
+                *o = Prediction {
+                    respond: h(row, 1),
+                    pay: h(row, 2),
+                    share: h(row, 3),
+                    promise: h(row, 4) * 0.1,
+                    complaint: h(row, 5) * 0.05,
+                };
+            }
+            Prediction {
+                pay: h(none, 2) * 0.5,
+                share: h(none, 3),
+                ..Prediction::default()
+            }
+        }
+    }
+
+    fn madrid() -> TimeZone {
+        TimeZone::parse("America/Mexico_City").unwrap()
+    }
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 29).unwrap() // a Sunday; DST starts in Europe
+    }
+
+    fn state(dpd: i64) -> ResponseState {
+        let h = AccountHistory {
+            facts: AccountFacts {
+                customer_type: CustomerType::Consumer,
+                service_level: forbear_core::ServiceLevel::Standard,
+                product: forbear_core::Product::Mobile,
+                age_band: None,
+                services: 1,
+                autopay: false,
+                credit_limit_minor: None,
+                opened_on: day() - Duration::days(300),
+            },
+            bills: vec![BillRecord {
+                issued_on: day() - Duration::days(dpd + 20),
+                due_on: day() - Duration::days(dpd),
+                amount_minor: 5_000,
+            }],
+            payments: vec![],
+            contacts: vec![],
+            promises: vec![],
+            disputes: vec![],
+        };
+        let series = DpdSeries::new(&h, day() - Duration::days(60 + dpd), day());
+        ResponseState::at(&h, &series, day(), madrid())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        // Whatever the account's consent, opt-outs, holds and recent contacts, and whatever the
+        // models predict, the recommended contact and every ranked alternative pass the rules,
+        // and the chosen option's probability is a probability.
+        #[test]
+        fn no_recommendation_breaks_a_contact_rule(
+            consent in 0u8..128,
+            opted in 0u8..128,
+            dispute in proptest::bool::weighted(0.1),
+            hold in proptest::bool::weighted(0.1),
+            hardship in proptest::bool::weighted(0.2),
+            recent in proptest::collection::vec((0i64..(8 * 24 * 60), 0usize..7, any::<bool>()), 0..12),
+            dpd in -4i64..90,
+            start_minutes in 0i64..(24 * 60),
+            seed in any::<u64>(),
+            mode in 0usize..3,
+        ) {
+            let mut config = StrategyConfig::default();
+            config.exploration.mode = [ExplorationMode::None, ExplorationMode::Epsilon, ExplorationMode::Softmax][mode];
+            config.exploration.epsilon = 0.3;
+            let rec = Recommender::new(config.clone(), Arc::new(Noise(seed)));
+            let zone = madrid();
+            let midnight = zone.at(day(), NaiveTime::MIN);
+            let past: Vec<PastContact> = recent
+                .iter()
+                .map(|(m, c, talk)| PastContact {
+                    at: midnight - Duration::days(7) + Duration::minutes(*m),
+                    channel: Channel::ALL[*c],
+                    conversation: *talk && Channel::ALL[*c].is_call(),
+                })
+                .collect();
+            let facts = ContactFacts {
+                time_zone: zone,
+                consent: ChannelSet::ALL.iter().filter(|c| consent & (1 << c.index()) != 0).collect(),
+                opted_out: ChannelSet::ALL.iter().filter(|c| opted & (1 << c.index()) != 0).collect(),
+                dispute_open: dispute,
+                statutory_hold: hold,
+                hardship,
+                recent: &past,
+            };
+            let st = state(dpd);
+            let s = Situation {
+                account: 7,
+                state: &st,
+                facts,
+                balance: Money::new(5_000, Currency::parse("MXN").unwrap()),
+                customer_type: CustomerType::Consumer,
+                language: "es",
+                not_before: midnight + Duration::minutes(start_minutes),
+            };
+            let r = rec.recommend(&s);
+            prop_assert!(r.propensity > 0.0 && r.propensity <= 1.0 + 1e-12);
+            for o in std::iter::once(&r.chosen).chain(&r.ranked) {
+                if let (Some(a), Some(at)) = (o.action, o.send_at_utc) {
+                    prop_assert_eq!(config.rules.violations(&facts, a.channel, a.tone, at), vec![]);
+                    prop_assert!(at >= s.not_before);
+                    prop_assert_eq!(zone.local(at).date(), day());
+                    prop_assert_eq!(SendWindow::containing(zone.local(at).time()), Some(a.window));
+                }
+            }
+            if dispute || hold {
+                prop_assert!(r.chosen.action.is_none());
+            }
+        }
+    }
+}
