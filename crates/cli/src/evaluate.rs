@@ -146,8 +146,15 @@ fn truth(a: TruthArgs) -> Result<ExitCode> {
             name, t.net_collected, t.objective, t.complaints, t.contacts, t.violations
         );
     }
-    for (name, t) in [("logging", &r.logging), ("recommender", &r.learned), ("oracle", &r.oracle)] {
-        println!("  {name:<12} channels {:?} tones {:?} windows {:?}", t.by_channel, t.by_tone, t.by_window);
+    for (name, t) in [
+        ("logging", &r.logging),
+        ("recommender", &r.learned),
+        ("oracle", &r.oracle),
+    ] {
+        println!(
+            "  {name:<12} channels {:?} tones {:?} windows {:?}",
+            t.by_channel, t.by_tone, t.by_window
+        );
     }
     println!(
         "the recommender captures {:.1}% of the oracle's gain over the logging policy in net collected ({:.1}% of the objective); it left {} decisions alone (oracle: {})",

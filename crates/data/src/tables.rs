@@ -319,6 +319,43 @@ table!(
     }
 );
 
+table!(
+    /// One contact of a day's plan (`forbear plan`): what to send to whom, when, and why. Not an
+    /// input of the contract: an output, listed here so its columns are declared once too.
+    PlannedContact, PlannedContactBuilder, "plan", simulator_only = false, {
+        /// The account.
+        account_id: i64 => "id",
+        /// The day planned (the customer's local date).
+        date: NaiveDate => "date",
+        /// Channel.
+        channel: Text => "sms, email, push, messaging, ivr, agent_call, letter",
+        /// Local send window.
+        send_window: Text => "08-10, 10-12, 12-14, 14-17, 17-19, 19-21",
+        /// Tone.
+        tone: Text => "friendly, empathetic, neutral, firm",
+        /// Template key `{channel}.{tone}.{language}`.
+        template: Text => "key",
+        /// When to send, UTC.
+        send_at_utc: DateTime<Utc> => "instant, UTC",
+        /// When to send, the customer's wall clock.
+        send_at_local: NaiveDateTime => "local time",
+        /// Expected value over no contact, net of cost and complaint penalty.
+        value_base_minor: f64 => "minor units of the strategy's base currency",
+        /// Contact cost.
+        cost_base_minor: f64 => "minor units of the strategy's base currency",
+        /// Probability of a payment within 7 days after the contact.
+        p_pay: f64 => "probability",
+        /// Expected amount paid within 7 days, rounded.
+        expected_paid_minor: i64 => "minor units of `currency`",
+        /// Currency of the account.
+        currency: Text => "ISO 4217",
+        /// Probability of a complaint or opt-out.
+        p_complaint: f64 => "probability",
+        /// Versions of the models that valued it.
+        model_version: Text => "name",
+    }
+);
+
 /// The specifications of every table, in the order they are documented.
 pub fn all_specs() -> Vec<TableSpec> {
     vec![

@@ -113,6 +113,14 @@ impl<R: TableRow> TableWriter<R> {
         Ok(())
     }
 
+    /// Closes and publishes a table written on its own (outside a [`DatasetWriter`]): the file
+    /// appears under its name only now, complete. Returns the rows written.
+    pub fn finish(mut self) -> Result<u64, DataError> {
+        self.close()?;
+        self.publish()?;
+        Ok(self.rows)
+    }
+
     /// Closes the partial file; the table is published by [`DatasetWriter::commit`].
     fn close(&mut self) -> Result<(), DataError> {
         self.flush()?;

@@ -57,6 +57,10 @@ pub struct ContactRecord {
     pub tone: Tone,
     /// Read or answered.
     pub responded: bool,
+    /// A call reached the customer and the debt was discussed (the call cool-down starts).
+    pub conversation: bool,
+    /// The customer opted out of the channel in response.
+    pub opted_out: bool,
 }
 
 /// A promise to pay (from `promises`); whether it was kept is recomputed from payments.

@@ -72,6 +72,8 @@ pub fn history_of(
                 channel: o.action.channel,
                 tone: o.action.tone,
                 responded: o.responded,
+                conversation: o.conversation,
+                opted_out: o.opted_out,
             }),
             Event::PromiseMade {
                 amount,

@@ -234,7 +234,11 @@ pub fn evaluate_against_truth(cfg: &TruthEvalConfig, recommender: &Recommender) 
                             let none_paid = c.truth(day, None).expected_paid_7d_minor as f64;
                             let value = |a| true_value(c, day, a, none_paid, to_base, strategy);
                             p.decisions += 1;
-                            add(&mut p.logging, &value(Some((d.action, d.at))), Some(d.action));
+                            add(
+                                &mut p.logging,
+                                &value(Some((d.action, d.at))),
+                                Some(d.action),
+                            );
                             let chosen = rec.chosen.action.zip(rec.chosen.send_at_utc);
                             add(&mut p.learned, &value(chosen), chosen.map(|c| c.0));
                             if let Some((a, at)) = chosen

@@ -63,7 +63,10 @@ impl ResponseBundle {
             message,
         };
         if b.kind != "response" {
-            return Err(format(format!("a {} bundle, not a response bundle", b.kind)));
+            return Err(format(format!(
+                "a {} bundle, not a response bundle",
+                b.kind
+            )));
         }
         let expected: Vec<String> = response_features()
             .iter()

@@ -10,7 +10,10 @@ use crate::TrainError;
 use crate::evaluate::Metrics;
 use crate::tabular::{Kind, Prepared, TableOptions, TrainedTable, in_parallel, train_prepared};
 use chrono::{Datelike, Duration, NaiveDate};
-use forbear_core::{AgeBand, Channel, CustomerType, Product, ServiceLevel, TimeZone, Tone};
+use forbear_core::rules::ChannelSet;
+use forbear_core::{
+    AgeBand, Channel, Currency, CustomerType, Product, ServiceLevel, TimeZone, Tone,
+};
 use forbear_data::cell::days_to_date;
 use forbear_data::columns::{Micros, Strs, bools, dates, i32s, i64s};
 use forbear_data::{Dataset, open_validated};
@@ -58,6 +61,12 @@ pub struct LoadedAccount {
     pub closed_on: Option<NaiveDate>,
     /// The customer's time zone.
     pub zone: TimeZone,
+    /// Channels the customer consented to.
+    pub consent: ChannelSet,
+    /// Language of messages.
+    pub language: String,
+    /// Currency of the account's amounts.
+    pub currency: Currency,
 }
 
 fn date(a: &arrow_array::Date32Array, i: usize) -> Option<NaiveDate> {
@@ -85,7 +94,15 @@ pub fn load_accounts(ds: &Dataset) -> Result<(Vec<LoadedAccount>, NaiveDate), Tr
             Strs::of(&b, "product"),
             Strs::of(&b, "age_band"),
         );
-        let zones = Strs::of(&b, "time_zone");
+        let (zones, languages, currencies) = (
+            Strs::of(&b, "time_zone"),
+            Strs::of(&b, "language"),
+            Strs::of(&b, "currency"),
+        );
+        let consents: Vec<&arrow_array::BooleanArray> = Channel::ALL
+            .iter()
+            .map(|c| bools(&b, &format!("consent_{c}")))
+            .collect();
         let (services, autopay, limit, opened, closed) = (
             i32s(&b, "services"),
             bools(&b, "autopay"),
@@ -104,12 +121,14 @@ pub fn load_accounts(ds: &Dataset) -> Result<(Vec<LoadedAccount>, NaiveDate), Tr
                 Some(product),
                 Some(opened_on),
                 Some(zone),
+                Some(currency),
             ) = (
                 ct.get(i).and_then(|v| CustomerType::parse(v).ok()),
                 sl.get(i).and_then(|v| ServiceLevel::parse(v).ok()),
                 pr.get(i).and_then(|v| Product::parse(v).ok()),
                 date(opened, i),
                 zones.get(i).and_then(|v| TimeZone::parse(v).ok()),
+                currencies.get(i).and_then(|v| Currency::parse(v).ok()),
             )
             else {
                 continue;
@@ -137,6 +156,14 @@ pub fn load_accounts(ds: &Dataset) -> Result<(Vec<LoadedAccount>, NaiveDate), Tr
                 },
                 closed_on: date(closed, i),
                 zone,
+                consent: Channel::ALL
+                    .iter()
+                    .zip(&consents)
+                    .filter(|(_, a)| a.value(i))
+                    .map(|(c, _)| *c)
+                    .collect(),
+                language: languages.get(i).unwrap_or("en").to_owned(),
+                currency,
             });
         }
     }
@@ -195,6 +222,7 @@ pub fn load_accounts(ds: &Dataset) -> Result<(Vec<LoadedAccount>, NaiveDate), Tr
             Strs::of(&b, "tone"),
             bools(&b, "responded"),
         );
+        let (conversation, opted_out) = (bools(&b, "conversation"), bools(&b, "opted_out"));
         for i in 0..b.num_rows() {
             let (Some(k), Some(sent_at), Some(channel), Some(tone)) = (
                 slot(&b, i),
@@ -211,6 +239,8 @@ pub fn load_accounts(ds: &Dataset) -> Result<(Vec<LoadedAccount>, NaiveDate), Tr
                 channel,
                 tone,
                 responded: responded.value(i),
+                conversation: conversation.value(i),
+                opted_out: opted_out.value(i),
             });
         }
     }

@@ -141,6 +141,8 @@ fn random_history(r: &mut Lcg) -> AccountHistory {
                 channel,
                 tone: Tone::ALL[r.below(4) as usize],
                 responded: r.below(3) == 0,
+                conversation: false,
+                opted_out: r.below(20) == 0,
             });
         }
         if r.below(4) == 0 {
@@ -199,6 +201,8 @@ fn rewrite_future(h: &AccountHistory, at: NaiveDate, r: &mut Lcg) -> AccountHist
         channel: Channel::Sms,
         tone: Tone::Friendly,
         responded: true,
+        conversation: false,
+        opted_out: false,
     });
     g.promises.retain(|p| p.made_on <= at);
     g.promises.push(PromiseRecord {
