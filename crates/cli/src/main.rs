@@ -5,7 +5,9 @@ mod eligibility;
 mod evaluate;
 mod generate;
 mod models;
+mod plan;
 mod quickstart;
+mod strategy;
 mod train;
 mod validate;
 
@@ -44,10 +46,15 @@ enum Command {
     /// Prepaid or postpaid for each applicant, with a credit limit and the reasons
     /// (`--policy FILE --input FILE`); `tradeoff` shows approval against expected bad rate.
     Eligibility(eligibility::Args),
-    /// Judge a strategy before it goes live: `uplift` learns whom to treat from a randomised
-    /// experiment and estimates the learned policy off-policy.
+    /// Judge a strategy before it goes live: `policy` estimates it off-policy on logged history,
+    /// `truth` against the simulator's ground truth, `uplift` learns whom to treat from a
+    /// randomised experiment.
     #[command(subcommand)]
     Evaluate(evaluate::Command),
+    /// Plan one day's contacts for a whole portfolio under the day's capacities (agent calls,
+    /// letters, budget): the recommender values every account's options, the planner allocates,
+    /// the plan is written as Parquet.
+    Plan(plan::Args),
     /// The model registry: list versions, promote one, roll back.
     Models(models::Args),
     /// Train models: `risk` from a dataset of the data contract, `table` from any CSV or Parquet
@@ -84,6 +91,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Train(cmd) => train::run(cmd),
         Command::Models(args) => models::run(args),
+        Command::Plan(args) => plan::run(args),
         Command::Eligibility(args) => eligibility::run(args),
         Command::Evaluate(cmd) => evaluate::run(cmd),
     };

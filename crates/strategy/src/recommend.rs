@@ -94,6 +94,8 @@ pub struct Recommendation {
     pub blocked: Vec<(Channel, String)>,
     /// Versions of the models used.
     pub model_version: String,
+    /// Index in `ranked` of the option the policy prefers before exploring.
+    pub greedy: usize,
 }
 
 /// Buffers reused between recommendations (one per thread).
@@ -187,6 +189,7 @@ impl Recommender {
             reason: String::new(),
             blocked: Vec::new(),
             model_version: self.model.version(),
+            greedy: 0,
         };
         let Some(to_base) = cfg.to_base(s.balance.currency()) else {
             out.reason = format!(
@@ -259,51 +262,9 @@ impl Recommender {
             }
         }
         // Score no contact and every option in one batch.
-        let n = scratch.options.len();
-        let w = RESPONSE_FEATURE_COUNT;
-        scratch.none.clear();
-        scratch.none.resize(w, 0.0);
-        s.state.row(None, &mut scratch.none);
-        scratch.rows.clear();
-        scratch.rows.resize(n * w, 0.0);
-        for (k, (a, at)) in scratch.options.iter().enumerate() {
-            s.state
-                .row(Some((*a, *at)), &mut scratch.rows[k * w..(k + 1) * w]);
-        }
-        scratch.preds.clear();
-        scratch.preds.resize(n, Prediction::default());
-        let base = self.model.predict(
-            &scratch.none,
-            &scratch.rows,
-            &mut scratch.preds,
-            &mut scratch.tmp,
-        );
-        let balance = s.balance.minor() as f64;
-        let paid_none = base.pay * base.share * balance;
-        let mut ranked = Vec::with_capacity(n);
-        let mut none = none_scored();
-        none.p_pay = base.pay;
-        none.expected_paid_minor = paid_none;
-        ranked.push(none);
-        for (k, (a, at)) in scratch.options.iter().enumerate() {
-            let p = scratch.preds[k];
-            let paid = p.pay * p.share * balance;
-            let cost = cfg.cost_of(a.channel);
-            let value = (paid - paid_none) * to_base - cost - cfg.complaint_penalty * p.complaint;
-            ranked.push(Scored {
-                action: Some(*a),
-                send_at_utc: Some(*at),
-                send_at_local: Some(s.facts.time_zone.local(*at)),
-                template: Some(a.template_key(s.language)),
-                value,
-                p_respond: p.respond,
-                p_pay: p.pay,
-                expected_paid_minor: paid,
-                p_promise: p.promise,
-                p_complaint: p.complaint,
-                cost,
-            });
-        }
+        let options = std::mem::take(&mut scratch.options);
+        let (base, mut ranked) = self.score(s, &options, to_base, scratch);
+        scratch.options = options;
         ranked.sort_by(|a, b| b.value.total_cmp(&a.value));
         if preventive && 1.0 - base.pay < cfg.preventive.min_risk {
             // Low risk before the due date: leave the customer alone.
@@ -326,6 +287,7 @@ impl Recommender {
         } else {
             ranked.iter().position(|r| r.action.is_none()).unwrap_or(0)
         };
+        out.greedy = best;
         let (pick, propensity) = self.explore(s, &ranked, best);
         out.explored = pick != best;
         out.propensity = propensity;
@@ -348,6 +310,100 @@ impl Recommender {
         };
         out.ranked = ranked;
         out
+    }
+
+    /// No contact and each option valued (no contact first), with the baseline prediction.
+    fn score(
+        &self,
+        s: &Situation<'_>,
+        options: &[(ContactAction, DateTime<Utc>)],
+        to_base: f64,
+        scratch: &mut Scratch,
+    ) -> (Prediction, Vec<Scored>) {
+        let cfg = &self.config;
+        let n = options.len();
+        let w = RESPONSE_FEATURE_COUNT;
+        scratch.none.clear();
+        scratch.none.resize(w, 0.0);
+        s.state.row(None, &mut scratch.none);
+        scratch.rows.clear();
+        scratch.rows.resize(n * w, 0.0);
+        for (k, (a, at)) in options.iter().enumerate() {
+            s.state
+                .row(Some((*a, *at)), &mut scratch.rows[k * w..(k + 1) * w]);
+        }
+        scratch.preds.clear();
+        scratch.preds.resize(n, Prediction::default());
+        let base = self.model.predict(
+            &scratch.none,
+            &scratch.rows,
+            &mut scratch.preds,
+            &mut scratch.tmp,
+        );
+        let balance = s.balance.minor() as f64;
+        let paid_none = base.pay * base.share * balance;
+        let mut ranked = Vec::with_capacity(n + 1);
+        let mut none = none_scored();
+        none.p_pay = base.pay;
+        none.expected_paid_minor = paid_none;
+        ranked.push(none);
+        for (k, (a, at)) in options.iter().enumerate() {
+            let p = scratch.preds[k];
+            let paid = p.pay * p.share * balance;
+            let cost = cfg.cost_of(a.channel);
+            let value = (paid - paid_none) * to_base - cost - cfg.complaint_penalty * p.complaint;
+            ranked.push(Scored {
+                action: Some(*a),
+                send_at_utc: Some(*at),
+                send_at_local: Some(s.facts.time_zone.local(*at)),
+                template: Some(a.template_key(s.language)),
+                value,
+                p_respond: p.respond,
+                p_pay: p.pay,
+                expected_paid_minor: paid,
+                p_promise: p.promise,
+                p_complaint: p.complaint,
+                cost,
+            });
+        }
+        (base, ranked)
+    }
+
+    /// The models' view of one action (or of none) for an account, whether or not the rules
+    /// or the segment allow it — for evaluating logged actions. The second value is the
+    /// expected amount paid within 7 days without contact, base minor units.
+    pub fn value_of(
+        &self,
+        s: &Situation<'_>,
+        action: Option<(ContactAction, DateTime<Utc>)>,
+    ) -> Option<(Scored, f64)> {
+        let to_base = self.config.to_base(s.balance.currency())?;
+        let options: Vec<_> = action.into_iter().collect();
+        let (base, mut ranked) = self.score(s, &options, to_base, &mut Scratch::default());
+        let paid_none = base.pay * base.share * s.balance.minor() as f64 * to_base;
+        Some((ranked.swap_remove(ranked.len() - 1), paid_none))
+    }
+
+    /// The probability of each option of `r.ranked` under the exploration mode.
+    pub fn distribution(&self, r: &Recommendation) -> Vec<f64> {
+        let e = &self.config.exploration;
+        let n = r.ranked.len();
+        match e.mode {
+            ExplorationMode::None => (0..n).map(|k| f64::from(u8::from(k == r.greedy))).collect(),
+            ExplorationMode::Epsilon => (0..n)
+                .map(|k| e.epsilon / n as f64 + if k == r.greedy { 1.0 - e.epsilon } else { 0.0 })
+                .collect(),
+            ExplorationMode::Softmax => {
+                let top = r.ranked.first().map_or(0.0, |x| x.value);
+                let w: Vec<f64> = r
+                    .ranked
+                    .iter()
+                    .map(|x| ((x.value - top) / e.temperature).exp())
+                    .collect();
+                let total: f64 = w.iter().sum();
+                w.into_iter().map(|v| v / total).collect()
+            }
+        }
     }
 
     /// The option taken under the exploration mode, and its probability.

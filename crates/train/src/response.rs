@@ -109,18 +109,19 @@ struct Example {
     explored: bool,
 }
 
-/// The contacts of one account with what the models learn from.
+/// A logged contact with what the models learn from.
 #[derive(Debug, Clone)]
-struct LoggedContact {
-    at: DateTime<Utc>,
-    action: ContactAction,
-    balance: i64,
-    paid_7d: i64,
-    responded: bool,
-    promise: bool,
-    complaint: bool,
-    propensity: f64,
-    explored: bool,
+pub(crate) struct LoggedContact {
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) action: ContactAction,
+    pub(crate) balance: i64,
+    pub(crate) paid_7d: i64,
+    pub(crate) responded: bool,
+    pub(crate) promise: bool,
+    /// A complaint or an opt-out.
+    pub(crate) complaint: bool,
+    pub(crate) propensity: f64,
+    pub(crate) explored: bool,
 }
 
 /// Metrics of one head on the held-out accounts.
@@ -224,7 +225,8 @@ pub fn response_spec() -> FeatureSpec {
     }
 }
 
-fn read_contacts(
+/// The contacts of a dataset, per account (in `index` order).
+pub(crate) fn read_contacts(
     ds: &forbear_data::Dataset,
     index: &HashMap<i64, usize>,
     n: usize,

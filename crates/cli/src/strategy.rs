@@ -1,0 +1,58 @@
+//! The recommender as the commands build it: a strategy configuration and response models.
+
+use anyhow::{Context, Result};
+use forbear_strategy::config::ExplorationMode;
+use forbear_strategy::{Recommender, ResponseBundle, StrategyConfig};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Which strategy (shared by `plan`, `recommend`-like commands and `evaluate policy`).
+#[derive(Debug, clap::Args)]
+pub struct StrategyArgs {
+    /// Strategy configuration: costs, penalty, exploration, segments, capacities, contact rules
+    /// (default: models/strategy.toml if present, else the shipped defaults).
+    #[arg(long = "policy", value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Response bundle (default: the current `response` version of the registry under
+    /// --models).
+    #[arg(long)]
+    pub response: Option<PathBuf>,
+    /// Registry root.
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+}
+
+impl StrategyArgs {
+    /// The recommender; with `greedy`, exploration is turned off.
+    pub fn recommender(&self, greedy: bool) -> Result<Recommender> {
+        let mut config = match &self.policy {
+            Some(p) => StrategyConfig::load(p)?,
+            None => {
+                let shipped = self.models.join("strategy.toml");
+                if shipped.is_file() {
+                    StrategyConfig::load(&shipped)?
+                } else {
+                    StrategyConfig::default()
+                }
+            }
+        };
+        if greedy {
+            config.exploration.mode = ExplorationMode::None;
+        }
+        let dir = match &self.response {
+            Some(d) => d.clone(),
+            None => {
+                let reg = forbear_models::Registry::new(&self.models);
+                let version = reg.current("response")?.with_context(|| {
+                    format!(
+                        "no current response models in {}: train them with `forbear train response --data DIR` and promote the version, or pass --response DIR",
+                        self.models.display()
+                    )
+                })?;
+                self.models.join("response").join(version)
+            }
+        };
+        let model = ResponseBundle::load(&dir)?;
+        Ok(Recommender::new(config, Arc::new(model)))
+    }
+}
