@@ -267,6 +267,41 @@ impl ResponseState {
     }
 }
 
+/// Which part of the action a model sees. A model that does not need every part of the action
+/// is trained and served with the other action columns missing, so it scores one row per
+/// distinct part (a channel and window, say) instead of one per action — the recommender's
+/// budget is microseconds. The scopes follow the funnel of a contact: whether it is read depends
+/// on the channel and the hour; what reading it does, on the channel and the tone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionScope {
+    /// The state only (no contact).
+    StateOnly,
+    /// Channel and send time, not tone.
+    ChannelTime,
+    /// Channel and tone, not send time.
+    ChannelTone,
+    /// The whole action.
+    Full,
+}
+
+impl ActionScope {
+    /// Clears the action columns this scope does not see.
+    pub fn apply(self, row: &mut [f64]) {
+        let s = RISK_FEATURES.len() + STATE_EXTRA.len();
+        // ACTION order: contacted, channel, send_window, tone, local_hour,
+        // call_in_working_hours, resp_channel, tries_channel, resp_window, pay_after_tone.
+        let hidden: &[usize] = match self {
+            ActionScope::StateOnly => return clear_action(row),
+            ActionScope::ChannelTime => &[3, 9],
+            ActionScope::ChannelTone => &[2, 4, 5, 8],
+            ActionScope::Full => &[],
+        };
+        for &k in hidden {
+            row[s + k] = f64::NAN;
+        }
+    }
+}
+
 /// Turns a row into the row of no contact in the same state (the action columns cleared).
 pub fn clear_action(row: &mut [f64]) {
     let s = RISK_FEATURES.len() + STATE_EXTRA.len();

@@ -5,7 +5,10 @@
 //! by `forbear train response` (its heads laid out once for row-major scoring). Tests and the
 //! strategy lab can plug in anything else — the simulator's truth, say — behind the same port.
 
-use forbear_features::{RESPONSE_FEATURE_COUNT, response_features};
+use chrono::{DateTime, Utc};
+use forbear_core::ContactAction;
+use forbear_features::response::ActionScope;
+use forbear_features::{RESPONSE_FEATURE_COUNT, ResponseState, response_features};
 use forbear_models::{Bundle, BundleError, CompiledGbm, Model};
 use std::path::Path;
 
@@ -24,21 +27,28 @@ pub struct Prediction {
     pub complaint: f64,
 }
 
-/// Something that predicts responses for rows of [`response_features`].
+/// Something that predicts responses to a day's options for one account.
 pub trait ResponseModel: Send + Sync {
     /// Version names of the models, for the decision log.
     fn version(&self) -> String;
 
-    /// The prediction for no contact (`none`, one row) and for each option (`options`,
-    /// `out.len()` rows laid out row-major, [`RESPONSE_FEATURE_COUNT`] values each) of the
-    /// same state; `scratch` is reused between calls.
+    /// The prediction for no contact (returned) and for each option (into `out`, one per
+    /// option) of an account in `state`; `scratch` is reused between calls.
     fn predict(
         &self,
-        none: &[f64],
-        options: &[f64],
+        state: &ResponseState,
+        options: &[(ContactAction, DateTime<Utc>)],
         out: &mut [Prediction],
-        scratch: &mut Vec<f64>,
+        scratch: &mut ModelScratch,
     ) -> Prediction;
+}
+
+/// Buffers a model reuses between calls.
+#[derive(Debug, Default)]
+pub struct ModelScratch {
+    rows: Vec<f64>,
+    values: Vec<f64>,
+    slot: Vec<usize>,
 }
 
 /// The response models of a bundle, ready to score.
@@ -113,6 +123,41 @@ fn score(model: &CompiledGbm, rows: &[f64], out: &mut [f64]) {
     }
 }
 
+/// Scores `model` once per distinct key of the options (`key` maps an option to `0..keys`),
+/// with the action columns its scope hides cleared; `slot[k]` is then the row of option `k` in
+/// `values`.
+#[allow(clippy::too_many_arguments)]
+fn score_distinct(
+    model: &CompiledGbm,
+    scope: ActionScope,
+    state: &ResponseState,
+    options: &[(ContactAction, DateTime<Utc>)],
+    keys: usize,
+    key: impl Fn(&ContactAction) -> usize,
+    scratch: &mut ModelScratch,
+) {
+    let w = RESPONSE_FEATURE_COUNT;
+    let mut first = [usize::MAX; ContactAction::COUNT];
+    scratch.slot.clear();
+    scratch.rows.clear();
+    let mut n = 0;
+    for (a, at) in options {
+        let k = key(a).min(keys - 1);
+        if first[k] == usize::MAX {
+            first[k] = n;
+            scratch.rows.resize((n + 1) * w, 0.0);
+            let row = &mut scratch.rows[n * w..];
+            state.row(Some((*a, *at)), row);
+            scope.apply(row);
+            n += 1;
+        }
+        scratch.slot.push(first[k]);
+    }
+    scratch.values.clear();
+    scratch.values.resize(n, 0.0);
+    score(model, &scratch.rows, &mut scratch.values);
+}
+
 impl ResponseModel for ResponseBundle {
     fn version(&self) -> String {
         format!("response/{}", self.version)
@@ -120,34 +165,53 @@ impl ResponseModel for ResponseBundle {
 
     fn predict(
         &self,
-        none: &[f64],
-        options: &[f64],
+        state: &ResponseState,
+        options: &[(ContactAction, DateTime<Utc>)],
         out: &mut [Prediction],
-        scratch: &mut Vec<f64>,
+        scratch: &mut ModelScratch,
     ) -> Prediction {
+        let mut none = [0.0; RESPONSE_FEATURE_COUNT];
+        state.row(None, &mut none);
         let mut one = [0.0];
-        score(&self.pay_untouched, none, &mut one);
+        score(&self.pay_untouched, &none, &mut one);
         let untouched = one[0];
-        score(&self.share, none, &mut one);
+        score(&self.share, &none, &mut one);
         let share = one[0];
-        let n = out.len();
-        scratch.clear();
-        scratch.resize(4 * n, 0.0);
-        let (r, rest) = scratch.split_at_mut(n);
-        let (q, rest) = rest.split_at_mut(n);
-        let (pr, c) = rest.split_at_mut(n);
-        score(&self.respond, options, r);
-        score(&self.pay_responded, options, q);
-        score(&self.promise, options, pr);
-        score(&self.complaint, options, c);
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = Prediction {
-                respond: r[i],
-                pay: r[i] * q[i] + (1.0 - r[i]) * untouched,
-                share,
-                promise: pr[i],
-                complaint: c[i],
-            };
+        let cw = |a: &ContactAction| a.channel.index() * 6 + a.window.index();
+        let ct = |a: &ContactAction| a.channel.index() * 4 + a.tone.index();
+        let all = |a: &ContactAction| a.index();
+        let heads: [(
+            &CompiledGbm,
+            ActionScope,
+            usize,
+            &dyn Fn(&ContactAction) -> usize,
+        ); 4] = [
+            (&self.respond, ActionScope::ChannelTime, 42, &cw),
+            (&self.pay_responded, ActionScope::ChannelTone, 28, &ct),
+            (&self.promise, ActionScope::ChannelTone, 28, &ct),
+            (
+                &self.complaint,
+                ActionScope::Full,
+                ContactAction::COUNT,
+                &all,
+            ),
+        ];
+        for (h, (model, scope, keys, key)) in heads.into_iter().enumerate() {
+            score_distinct(model, scope, state, options, keys, key, scratch);
+            for (k, o) in out.iter_mut().enumerate().take(options.len()) {
+                let v = scratch.values[scratch.slot[k]];
+                match h {
+                    0 => o.respond = v,
+                    1 => o.pay = v,
+                    2 => o.promise = v,
+                    _ => o.complaint = v,
+                }
+            }
+        }
+        for o in out.iter_mut() {
+            // P(pay | a) = P(respond)·P(pay | responded) + (1 − P(respond))·P(pay | untouched).
+            o.pay = o.respond * o.pay + (1.0 - o.respond) * untouched;
+            o.share = share;
         }
         Prediction {
             respond: 0.0,

@@ -17,11 +17,11 @@
 //! `preventive.min_risk` are considered.
 
 use crate::config::{ExplorationMode, StrategyConfig};
-use crate::model::{Prediction, ResponseModel};
+use crate::model::{ModelScratch, Prediction, ResponseModel};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
 use forbear_core::rules::{ContactFacts, Violation};
 use forbear_core::{Channel, ContactAction, CustomerType, Money, Rng, SendWindow, Tone};
-use forbear_features::{RESPONSE_FEATURE_COUNT, ResponseState};
+use forbear_features::ResponseState;
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -101,10 +101,8 @@ pub struct Recommendation {
 /// Buffers reused between recommendations (one per thread).
 #[derive(Debug, Default)]
 pub struct Scratch {
-    none: Vec<f64>,
-    rows: Vec<f64>,
     preds: Vec<Prediction>,
-    tmp: Vec<f64>,
+    model: ModelScratch,
     options: Vec<(ContactAction, DateTime<Utc>)>,
 }
 
@@ -322,24 +320,11 @@ impl Recommender {
     ) -> (Prediction, Vec<Scored>) {
         let cfg = &self.config;
         let n = options.len();
-        let w = RESPONSE_FEATURE_COUNT;
-        scratch.none.clear();
-        scratch.none.resize(w, 0.0);
-        s.state.row(None, &mut scratch.none);
-        scratch.rows.clear();
-        scratch.rows.resize(n * w, 0.0);
-        for (k, (a, at)) in options.iter().enumerate() {
-            s.state
-                .row(Some((*a, *at)), &mut scratch.rows[k * w..(k + 1) * w]);
-        }
         scratch.preds.clear();
         scratch.preds.resize(n, Prediction::default());
-        let base = self.model.predict(
-            &scratch.none,
-            &scratch.rows,
-            &mut scratch.preds,
-            &mut scratch.tmp,
-        );
+        let base = self
+            .model
+            .predict(s.state, options, &mut scratch.preds, &mut scratch.model);
         let balance = s.balance.minor() as f64;
         let paid_none = base.pay * base.share * balance;
         let mut ranked = Vec::with_capacity(n + 1);
@@ -479,30 +464,32 @@ mod tests {
         }
         fn predict(
             &self,
-            none: &[f64],
-            options: &[f64],
+            _: &ResponseState,
+            options: &[(ContactAction, DateTime<Utc>)],
             out: &mut [Prediction],
-            _: &mut Vec<f64>,
+            _: &mut ModelScratch,
         ) -> Prediction {
-            let h = |row: &[f64], k: u64| {
+            let h = |a: Option<&(ContactAction, DateTime<Utc>)>, k: u64| {
                 let mut x = self.0 ^ k;
-                for v in row.iter().filter(|v| v.is_finite()) {
-                    x = (x ^ v.to_bits()).wrapping_mul(0x100_0000_01b3);
+                if let Some((a, at)) = a {
+                    x = (x ^ a.index() as u64).wrapping_mul(0x100_0000_01b3);
+                    x = (x ^ at.timestamp() as u64).wrapping_mul(0x100_0000_01b3);
                 }
+                x = (x ^ (x >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
                 (x >> 11) as f64 / (1u64 << 53) as f64
             };
-            for (o, row) in out.iter_mut().zip(options.chunks(RESPONSE_FEATURE_COUNT)) {
+            for (o, a) in out.iter_mut().zip(options) {
                 *o = Prediction {
-                    respond: h(row, 1),
-                    pay: h(row, 2),
-                    share: h(row, 3),
-                    promise: h(row, 4) * 0.1,
-                    complaint: h(row, 5) * 0.05,
+                    respond: h(Some(a), 1),
+                    pay: h(Some(a), 2),
+                    share: h(Some(a), 3),
+                    promise: h(Some(a), 4) * 0.1,
+                    complaint: h(Some(a), 5) * 0.05,
                 };
             }
             Prediction {
-                pay: h(none, 2) * 0.5,
-                share: h(none, 3),
+                pay: h(None, 2) * 0.5,
+                share: h(None, 3),
                 ..Prediction::default()
             }
         }

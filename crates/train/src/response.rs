@@ -33,7 +33,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use forbear_core::{Channel, ContactAction, Rng, SendWindow, Tone};
 use forbear_data::columns::{Micros, Strs, bools, f64s, i64s};
 use forbear_data::open_validated;
-use forbear_features::response::{CHANNEL_COLUMN, TONE_COLUMN, channel_of, clear_action, tone_of};
+use forbear_features::response::{ActionScope, CHANNEL_COLUMN, TONE_COLUMN, channel_of, tone_of};
 use forbear_features::{DpdSeries, RESPONSE_FEATURE_COUNT, ResponseState, response_features};
 use forbear_models::bundle::BUNDLE_FORMAT;
 use forbear_models::metrics::auc;
@@ -470,23 +470,17 @@ pub fn train_response(data: &Path, opts: &ResponseOptions) -> Result<TrainedResp
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
-    // A head on the state alone sees every row as "no contact".
-    let none_row = {
+    // Each head sees the part of the action its scope allows (the same masking as serving).
+    let matrix = |rows: &[usize], scope: ActionScope| {
+        let mut cols: Vec<Vec<f64>> = vec![Vec::with_capacity(rows.len()); RESPONSE_FEATURE_COUNT];
         let mut r = vec![0.0; RESPONSE_FEATURE_COUNT];
-        clear_action(&mut r);
-        r
-    };
-    let action_start = none_row.iter().position(|v| v.is_nan()).unwrap_or(0) - 1;
-    let matrix = |rows: &[usize], state_only: bool| {
-        let cols: Vec<Vec<f64>> = (0..RESPONSE_FEATURE_COUNT)
-            .map(|f| {
-                if state_only && f >= action_start {
-                    vec![none_row[f]; rows.len()]
-                } else {
-                    rows.iter().map(|&i| examples[i].row[f]).collect()
-                }
-            })
-            .collect();
+        for &i in rows {
+            r.copy_from_slice(&examples[i].row);
+            scope.apply(&mut r);
+            for (c, v) in cols.iter_mut().zip(&r) {
+                c.push(*v);
+            }
+        }
         FeatureMatrix::new(names.clone(), cols)
     };
     let started = std::time::Instant::now();
@@ -495,28 +489,43 @@ pub fn train_response(data: &Path, opts: &ResponseOptions) -> Result<TrainedResp
     }
     type Select = fn(&Example) -> bool;
     type Target = fn(&Example) -> f64;
-    // (name, rows, target, sees the state only)
-    let heads: [(&'static str, Select, Target, bool); 6] = [
-        ("respond", |e| e.contacted, |e| flag(e.responded), false),
+    // (name, rows, target, what of the action it sees)
+    let heads: [(&'static str, Select, Target, ActionScope); 6] = [
+        (
+            "respond",
+            |e| e.contacted,
+            |e| flag(e.responded),
+            ActionScope::ChannelTime,
+        ),
         (
             "pay_responded",
             |e| e.contacted && e.responded,
             |e| flag(e.pay),
-            false,
+            ActionScope::ChannelTone,
         ),
         (
             "pay_untouched",
             |e| !e.contacted || !e.responded,
             |e| flag(e.pay),
-            true,
+            ActionScope::StateOnly,
         ),
-        ("share", |e| e.pay, |e| e.share, true),
-        ("promise", |e| e.contacted, |e| flag(e.promise), false),
-        ("complaint", |e| e.contacted, |e| flag(e.complaint), false),
+        ("share", |e| e.pay, |e| e.share, ActionScope::StateOnly),
+        (
+            "promise",
+            |e| e.contacted,
+            |e| flag(e.promise),
+            ActionScope::ChannelTone,
+        ),
+        (
+            "complaint",
+            |e| e.contacted,
+            |e| flag(e.complaint),
+            ActionScope::Full,
+        ),
     ];
     let mut fitted = Vec::new();
     let mut metrics = Vec::new();
-    for (head, select, target, state_only) in heads {
+    for (head, select, target, scope) in heads {
         let train: Vec<usize> = (0..examples.len())
             .filter(|&i| !examples[i].held_out && select(&examples[i]))
             .collect();
@@ -527,7 +536,7 @@ pub fn train_response(data: &Path, opts: &ResponseOptions) -> Result<TrainedResp
             model: "gbm",
             source,
         };
-        let xtr = matrix(&train, state_only).map_err(model_err)?;
+        let xtr = matrix(&train, scope).map_err(model_err)?;
         let ytr: Vec<f64> = train.iter().map(|&i| target(&examples[i])).collect();
         let wtr: Vec<f64> = train.iter().map(|&i| weights[i]).collect();
         tracing::info!(head, rows = train.len(), "fitting");
@@ -540,7 +549,7 @@ pub fn train_response(data: &Path, opts: &ResponseOptions) -> Result<TrainedResp
             )
         });
         let (weighted, unweighted) = (weighted.map_err(model_err)?, unweighted.map_err(model_err)?);
-        let xte = matrix(&test, state_only).map_err(model_err)?;
+        let xte = matrix(&test, scope).map_err(model_err)?;
         let p = weighted.predict_proba(&xte).map_err(model_err)?;
         let pu = unweighted.predict_proba(&xte).map_err(model_err)?;
         let yte: Vec<f64> = test.iter().map(|&i| target(&examples[i])).collect();
