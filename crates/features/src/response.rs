@@ -40,6 +40,9 @@ const ACTION: [&str; 10] = [
     "pay_after_tone",
 ];
 
+/// Columns of the state (the same for every action of an account on a day); the action's follow.
+pub const STATE_COLUMNS: usize = RISK_FEATURES.len() + STATE_EXTRA.len();
+
 /// Number of response features.
 pub const RESPONSE_FEATURE_COUNT: usize = RISK_FEATURES.len() + STATE_EXTRA.len() + ACTION.len();
 

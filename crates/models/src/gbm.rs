@@ -401,6 +401,55 @@ impl CompiledGbm {
         out.iter_mut().for_each(|v| *v = sigmoid(*v));
         Ok(())
     }
+
+    /// [`CompiledGbm::predict_rows`] for rows that share their first `shared` columns (one
+    /// account's state, with different actions after it): each tree is walked once along the
+    /// shared columns to the first node that reads another, and every row continues from there.
+    pub fn predict_rows_shared(
+        &self,
+        rows: &[f64],
+        shared: usize,
+        out: &mut [f64],
+    ) -> Result<(), ModelError> {
+        let n = out.len();
+        if rows.len() != n * self.width {
+            return Err(ModelError::LengthMismatch {
+                rows: rows.len() / self.width.max(1),
+                labels: n,
+            });
+        }
+        out.fill(self.base_score);
+        if n == 0 {
+            return Ok(());
+        }
+        let first = &rows[..self.width];
+        for t in &self.flat {
+            let step = |k: usize, row: &[f64]| {
+                let nd = &t.nodes[k];
+                let v = row[nd.feature as usize];
+                let left = (v <= nd.threshold) | (v.is_nan() & nd.missing_left);
+                nd.next[usize::from(left)] as usize
+            };
+            let mut frontier = 0;
+            while frontier < t.internal && (t.nodes[frontier].feature as usize) < shared {
+                frontier = step(frontier, first);
+            }
+            if frontier >= t.internal {
+                let v = t.leaves[frontier - t.internal];
+                out.iter_mut().for_each(|r| *r += v);
+                continue;
+            }
+            for (r, row) in out.iter_mut().zip(rows.chunks_exact(self.width)) {
+                let mut k = frontier;
+                while k < t.internal {
+                    k = step(k, row);
+                }
+                *r += t.leaves[k - t.internal];
+            }
+        }
+        out.iter_mut().for_each(|v| *v = sigmoid(*v));
+        Ok(())
+    }
 }
 
 /// A tree laid out for batch scoring: internal nodes, then one self-looping node per leaf.
@@ -843,7 +892,7 @@ mod tests {
     use crate::test_rng::lcg;
 
     /// y depends on x0 (step) and x1 (interaction with x2); x3 is noise with missing values.
-    fn data(n: usize, seed: u64) -> (FeatureMatrix, Vec<bool>) {
+    pub(super) fn data(n: usize, seed: u64) -> (FeatureMatrix, Vec<bool>) {
         let mut s = seed;
         let mut cols: Vec<Vec<f64>> = (0..4).map(|_| Vec::with_capacity(n)).collect();
         let mut y = Vec::with_capacity(n);
@@ -924,6 +973,31 @@ mod tests {
 #[cfg(test)]
 mod batch_scoring {
     use super::*;
+
+    /// Walking the shared columns once per tree changes no score.
+    #[test]
+    fn shared_prefix_scores_equal_the_plain_ones() {
+        let (x, y) = super::tests::data(3000, 5);
+        let m = GbmParams::default().fit(&x, &y).unwrap();
+        let c = CompiledGbm::new(&m);
+        // Rows sharing features 0 and 1 of row 0, the rest from other rows.
+        let w = x.features();
+        let mut rows = Vec::new();
+        for i in 0..50 {
+            let mut r = x.row(i);
+            r[0] = x.row(0)[0];
+            r[1] = x.row(0)[1];
+            rows.extend(r);
+        }
+        let mut a = vec![0.0; 50];
+        let mut b = vec![0.0; 50];
+        c.predict_rows(&rows, &mut a).unwrap();
+        c.predict_rows_shared(&rows, 2, &mut b).unwrap();
+        for (p, q) in a.iter().zip(&b) {
+            assert!((p - q).abs() < 1e-12);
+        }
+        assert_eq!(rows.len(), 50 * w);
+    }
 
     /// The batch path (blocks, lanes, self-looping leaves) lands in the same leaves as the per-row walk.
     #[test]

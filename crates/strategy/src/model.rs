@@ -7,9 +7,9 @@
 
 use chrono::{DateTime, Utc};
 use forbear_core::ContactAction;
-use forbear_features::response::ActionScope;
+use forbear_features::response::{ActionScope, STATE_COLUMNS};
 use forbear_features::{RESPONSE_FEATURE_COUNT, ResponseState, response_features};
-use forbear_models::{Bundle, BundleError, CompiledGbm, Model};
+use forbear_models::{Bundle, BundleError, CompiledGbm, Gbm, Model};
 use std::path::Path;
 
 /// Predictions for one option.
@@ -114,11 +114,44 @@ impl ResponseBundle {
             complaint: head("complaint")?,
         })
     }
+
+    /// Models just trained (in [`HEADS`] order), without a bundle on disk; `None` unless there
+    /// are six on the response features.
+    pub fn from_heads(version: &str, heads: &[Gbm]) -> Option<Self> {
+        if heads.len() != HEADS.len()
+            || heads
+                .iter()
+                .any(|g| g.features.len() != RESPONSE_FEATURE_COUNT)
+        {
+            return None;
+        }
+        let c = |k: usize| CompiledGbm::new(&heads[k]);
+        Some(ResponseBundle {
+            version: version.to_owned(),
+            respond: c(0),
+            pay_responded: c(1),
+            pay_untouched: c(2),
+            share: c(3),
+            promise: c(4),
+            complaint: c(5),
+        })
+    }
 }
 
+/// The heads of a response bundle, in the order its models are stored.
+pub const HEADS: [&str; 6] = [
+    "respond",
+    "pay_responded",
+    "pay_untouched",
+    "share",
+    "promise",
+    "complaint",
+];
+
 fn score(model: &CompiledGbm, rows: &[f64], out: &mut [f64]) {
-    // Lengths are the caller's contract (checked in tests); a mismatch scores nothing.
-    if model.predict_rows(rows, out).is_err() {
+    // Lengths are the caller's contract (checked in tests); a mismatch scores nothing. Every
+    // row is one account's: the state columns are shared.
+    if model.predict_rows_shared(rows, STATE_COLUMNS, out).is_err() {
         out.fill(0.0);
     }
 }

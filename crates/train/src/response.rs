@@ -44,15 +44,9 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// The heads of a response bundle, in the order of its models.
-pub const HEADS: [&str; 6] = [
-    "respond",
-    "pay_responded",
-    "pay_untouched",
-    "share",
-    "promise",
-    "complaint",
-];
+/// The heads of a response bundle, in the order of its models (one definition, in the
+/// strategy crate that serves them).
+pub use forbear_strategy::model::HEADS;
 
 /// Days after a decision within which its outcome is observed.
 pub const OUTCOME_DAYS: i64 = 7;
