@@ -69,7 +69,7 @@ fn validate_reports_problems_with_file_column_and_row() {
     assert!(stdout.trim_end().ends_with("2 problems"), "{stdout}");
 }
 
-fn read_rows(path: &std::path::Path) -> Vec<arrow_array::RecordBatch> {
+pub(crate) fn read_rows(path: &std::path::Path) -> Vec<arrow_array::RecordBatch> {
     let f = std::fs::File::open(path).unwrap();
     parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
         .unwrap()
@@ -359,6 +359,11 @@ fn quickstart_checks_simulates_validates_and_trains() {
     );
     assert!(
         stdout.contains("realism statistics inside their typical ranges"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("5. channel-response models"), "{stdout}");
+    assert!(
+        stdout.contains("judged by the simulator's truth") && stdout.contains(" 0 rule violations"),
         "{stdout}"
     );
 }

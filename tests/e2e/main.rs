@@ -3,6 +3,7 @@
 mod cli;
 mod layout;
 mod sample;
+mod strategy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

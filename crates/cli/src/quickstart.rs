@@ -95,7 +95,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let rec = forbear_strategy::Recommender::new(config, std::sync::Arc::new(model));
     let truth = forbear_lab::evaluate_against_truth(
         &forbear_lab::TruthEvalConfig {
-            accounts: 5_000,
+            accounts: args.accounts.min(5_000),
             ..forbear_lab::TruthEvalConfig::default()
         },
         &rec,

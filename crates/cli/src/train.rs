@@ -39,6 +39,15 @@ pub struct ResponseArgs {
     /// Do not weight contacts by inverse propensity.
     #[arg(long)]
     no_weighting: bool,
+    /// Trees per head.
+    #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u64).range(1..=5000))]
+    trees: u64,
+    /// Leaves per tree.
+    #[arg(long, default_value_t = 31, value_parser = clap::value_parser!(u64).range(2..=1024))]
+    leaves: u64,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.08)]
+    learning_rate: f64,
     #[command(flatten)]
     bundle: BundleOut,
 }
@@ -153,6 +162,11 @@ fn response(args: ResponseArgs) -> Result<ExitCode> {
         weighted: !args.no_weighting,
         ..ResponseOptions::default()
     };
+    let mut opts = opts;
+    opts.params.n_trees = args.trees as usize;
+    opts.params.max_leaves = args.leaves as usize;
+    opts.params.learning_rate = args.learning_rate;
+    opts.params.check()?;
     let t = train_response(&args.data, &opts)?;
     println!(
         "{}: {} contacts and {} sampled no-contact days of {} accounts (decisions {} to {}); \

@@ -403,8 +403,10 @@ impl CompiledGbm {
     }
 
     /// [`CompiledGbm::predict_rows`] for rows that share their first `shared` columns (one
-    /// account's state, with different actions after it): each tree is walked once along the
-    /// shared columns to the first node that reads another, and every row continues from there.
+    /// account's state, with different actions after it). Each tree is walked once: a node on
+    /// a shared column sends every row the same way, a node on another column splits the rows
+    /// between its children (in place), and a leaf adds its value to the rows that reach it —
+    /// so rows are only ever looked at where they differ.
     pub fn predict_rows_shared(
         &self,
         rows: &[f64],
@@ -422,29 +424,52 @@ impl CompiledGbm {
         if n == 0 {
             return Ok(());
         }
-        let first = &rows[..self.width];
+        let mut idx: Vec<u32> = Vec::with_capacity(n);
+        let mut stack: Vec<(usize, usize, usize)> = Vec::with_capacity(32);
         for t in &self.flat {
-            let step = |k: usize, row: &[f64]| {
-                let nd = &t.nodes[k];
-                let v = row[nd.feature as usize];
-                let left = (v <= nd.threshold) | (v.is_nan() & nd.missing_left);
-                nd.next[usize::from(left)] as usize
-            };
-            let mut frontier = 0;
-            while frontier < t.internal && (t.nodes[frontier].feature as usize) < shared {
-                frontier = step(frontier, first);
-            }
-            if frontier >= t.internal {
-                let v = t.leaves[frontier - t.internal];
-                out.iter_mut().for_each(|r| *r += v);
-                continue;
-            }
-            for (r, row) in out.iter_mut().zip(rows.chunks_exact(self.width)) {
-                let mut k = frontier;
-                while k < t.internal {
-                    k = step(k, row);
+            idx.clear();
+            idx.extend(0..n as u32);
+            stack.clear();
+            stack.push((0, 0, n));
+            while let Some((mut k, lo, hi)) = stack.pop() {
+                loop {
+                    if k >= t.internal {
+                        let v = t.leaves[k - t.internal];
+                        for &i in &idx[lo..hi] {
+                            out[i as usize] += v;
+                        }
+                        break;
+                    }
+                    let nd = &t.nodes[k];
+                    let f = nd.feature as usize;
+                    let goes_left = |v: f64| (v <= nd.threshold) | (v.is_nan() & nd.missing_left);
+                    if f < shared || hi - lo == 1 {
+                        let v = rows[idx[lo] as usize * self.width + f];
+                        k = nd.next[usize::from(goes_left(v))] as usize;
+                        continue;
+                    }
+                    // Partition idx[lo..hi]: rows going left first.
+                    let mut split = lo;
+                    for j in lo..hi {
+                        if goes_left(rows[idx[j] as usize * self.width + f]) {
+                            idx.swap(split, j);
+                            split += 1;
+                        }
+                    }
+                    let (left, right) = (nd.next[1] as usize, nd.next[0] as usize);
+                    if split == lo {
+                        k = right;
+                    } else if split == hi {
+                        k = left;
+                    } else {
+                        stack.push((right, split, hi));
+                        k = left;
+                        // Continue with the left part.
+                        let (l2, h2) = (lo, split);
+                        stack.push((k, l2, h2));
+                        break;
+                    }
                 }
-                *r += t.leaves[k - t.internal];
             }
         }
         out.iter_mut().for_each(|v| *v = sigmoid(*v));

@@ -21,7 +21,7 @@ pub struct Prediction {
     pub pay: f64,
     /// Expected share of the balance paid, given a payment.
     pub share: f64,
-    /// P(promise to pay) (0 for no contact).
+    /// P(promise to pay) (0 for no contact; filled by [`ResponseModel::promise`] only).
     pub promise: f64,
     /// P(complaint or opt-out) (0 for no contact).
     pub complaint: f64,
@@ -41,6 +41,16 @@ pub trait ResponseModel: Send + Sync {
         out: &mut [Prediction],
         scratch: &mut ModelScratch,
     ) -> Prediction;
+
+    /// P(promise to pay) for each option (into `out`): asked only for the options a
+    /// recommendation shows, since it does not enter their value.
+    fn promise(
+        &self,
+        state: &ResponseState,
+        options: &[(ContactAction, DateTime<Utc>)],
+        out: &mut [f64],
+        scratch: &mut ModelScratch,
+    );
 }
 
 /// Buffers a model reuses between calls.
@@ -218,10 +228,9 @@ impl ResponseModel for ResponseBundle {
             ActionScope,
             usize,
             &dyn Fn(&ContactAction) -> usize,
-        ); 4] = [
+        ); 3] = [
             (&self.respond, ActionScope::ChannelTime, 42, &cw),
             (&self.pay_responded, ActionScope::ChannelTone, 28, &ct),
-            (&self.promise, ActionScope::ChannelTone, 28, &ct),
             (
                 &self.complaint,
                 ActionScope::Full,
@@ -236,7 +245,6 @@ impl ResponseModel for ResponseBundle {
                 match h {
                     0 => o.respond = v,
                     1 => o.pay = v,
-                    2 => o.promise = v,
                     _ => o.complaint = v,
                 }
             }
@@ -252,6 +260,28 @@ impl ResponseModel for ResponseBundle {
             share,
             promise: 0.0,
             complaint: 0.0,
+        }
+    }
+
+    fn promise(
+        &self,
+        state: &ResponseState,
+        options: &[(ContactAction, DateTime<Utc>)],
+        out: &mut [f64],
+        scratch: &mut ModelScratch,
+    ) {
+        let ct = |a: &ContactAction| a.channel.index() * 4 + a.tone.index();
+        score_distinct(
+            &self.promise,
+            ActionScope::ChannelTone,
+            state,
+            options,
+            28,
+            ct,
+            scratch,
+        );
+        for (k, o) in out.iter_mut().enumerate().take(options.len()) {
+            *o = scratch.values[scratch.slot[k]];
         }
     }
 }

@@ -25,6 +25,9 @@ use forbear_features::ResponseState;
 use serde::Serialize;
 use std::sync::Arc;
 
+/// Options of a recommendation shown with their details (local time, template, P(promise)).
+pub const DETAILED: usize = 10;
+
 /// What the recommender is told about one account.
 #[derive(Debug, Clone, Copy)]
 pub struct Situation<'a> {
@@ -51,9 +54,10 @@ pub struct Scored {
     pub action: Option<ContactAction>,
     /// When to send it, UTC.
     pub send_at_utc: Option<DateTime<Utc>>,
-    /// When to send it, the customer's local time.
+    /// When to send it, the customer's local time (for the first [`DETAILED`] options and the
+    /// chosen one).
     pub send_at_local: Option<NaiveDateTime>,
-    /// Message template key.
+    /// Message template key (for the first [`DETAILED`] options and the chosen one).
     pub template: Option<String>,
     /// Expected value net of cost and complaint penalty, over no contact; base minor units.
     pub value: f64,
@@ -63,8 +67,8 @@ pub struct Scored {
     pub p_pay: f64,
     /// Expected amount paid within 7 days, minor units of the account's currency.
     pub expected_paid_minor: f64,
-    /// P(promise to pay).
-    pub p_promise: f64,
+    /// P(promise to pay); shown for the first [`DETAILED`] options and the chosen one only.
+    pub p_promise: Option<f64>,
     /// P(complaint or opt-out).
     pub p_complaint: f64,
     /// Contact cost, base minor units.
@@ -287,6 +291,12 @@ impl Recommender {
         };
         out.greedy = best;
         let (pick, propensity) = self.explore(s, &ranked, best);
+        // Details (local time, template, P(promise)) for what is shown.
+        let shown = ranked.len().min(DETAILED);
+        self.detail(s, &mut ranked[..shown], scratch);
+        if pick >= shown {
+            self.detail(s, &mut ranked[pick..=pick], scratch);
+        }
         out.explored = pick != best;
         out.propensity = propensity;
         out.chosen = ranked[pick].clone();
@@ -340,18 +350,38 @@ impl Recommender {
             ranked.push(Scored {
                 action: Some(*a),
                 send_at_utc: Some(*at),
-                send_at_local: Some(s.facts.time_zone.local(*at)),
-                template: Some(a.template_key(s.language)),
+                send_at_local: None,
+                template: None,
                 value,
                 p_respond: p.respond,
                 p_pay: p.pay,
                 expected_paid_minor: paid,
-                p_promise: p.promise,
+                p_promise: None,
                 p_complaint: p.complaint,
                 cost,
             });
         }
         (base, ranked)
+    }
+
+    /// Fills the local send time, the template key and P(promise) of `options`.
+    fn detail(&self, s: &Situation<'_>, options: &mut [Scored], scratch: &mut Scratch) {
+        let acts: Vec<(ContactAction, DateTime<Utc>)> = options
+            .iter()
+            .filter_map(|o| o.action.zip(o.send_at_utc))
+            .collect();
+        let mut promise = vec![0.0; acts.len()];
+        self.model
+            .promise(s.state, &acts, &mut promise, &mut scratch.model);
+        let mut k = 0;
+        for o in options.iter_mut() {
+            if let (Some(a), Some(at)) = (o.action, o.send_at_utc) {
+                o.send_at_local = Some(s.facts.time_zone.local(at));
+                o.template = Some(a.template_key(s.language));
+                o.p_promise = Some(promise[k]);
+                k += 1;
+            }
+        }
     }
 
     /// The models' view of one action (or of none) for an account, whether or not the rules
@@ -364,7 +394,10 @@ impl Recommender {
     ) -> Option<(Scored, f64)> {
         let to_base = self.config.to_base(s.balance.currency())?;
         let options: Vec<_> = action.into_iter().collect();
-        let (base, mut ranked) = self.score(s, &options, to_base, &mut Scratch::default());
+        let mut scratch = Scratch::default();
+        let (base, mut ranked) = self.score(s, &options, to_base, &mut scratch);
+        let last = ranked.len() - 1;
+        self.detail(s, &mut ranked[last..], &mut scratch);
         let paid_none = base.pay * base.share * s.balance.minor() as f64 * to_base;
         Some((ranked.swap_remove(ranked.len() - 1), paid_none))
     }
@@ -438,7 +471,7 @@ fn none_scored() -> Scored {
         p_respond: 0.0,
         p_pay: 0.0,
         expected_paid_minor: 0.0,
-        p_promise: 0.0,
+        p_promise: Some(0.0),
         p_complaint: 0.0,
         cost: 0.0,
     }
@@ -491,6 +524,18 @@ mod tests {
                 pay: h(None, 2) * 0.5,
                 share: h(None, 3),
                 ..Prediction::default()
+            }
+        }
+        fn promise(
+            &self,
+            _: &ResponseState,
+            options: &[(ContactAction, DateTime<Utc>)],
+            out: &mut [f64],
+            _: &mut ModelScratch,
+        ) {
+            for (o, a) in out.iter_mut().zip(options) {
+                let x = (self.0 ^ a.0.index() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                *o = (x >> 11) as f64 / (1u64 << 53) as f64 * 0.1;
             }
         }
     }
