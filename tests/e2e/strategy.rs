@@ -85,7 +85,10 @@ fn train_response_then_plan_then_evaluate_policy() {
             letters += usize::from(ch.value(i) == "letter");
         }
     }
-    assert!(calls <= 3 && letters <= 2, "calls {calls}, letters {letters}");
+    assert!(
+        calls <= 3 && letters <= 2,
+        "calls {calls}, letters {letters}"
+    );
 
     // A plan beyond the history is refused with the last possible date.
     let o = forbear(&[
@@ -191,7 +194,12 @@ fn evaluate_uplift_finds_whom_to_treat_and_sets_outcomes_aside() {
             "policy {snips} vs {arm}"
         );
     }
-    assert!(e["learned_policy"]["margin_over_best_arm"]["ci_low"].as_f64().unwrap() > 0.0);
+    assert!(
+        e["learned_policy"]["margin_over_best_arm"]["ci_low"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
     let aside: Vec<String> = e["set_aside"]
         .as_array()
         .unwrap()
@@ -283,5 +291,8 @@ fn evaluate_uplift_on_hillstrom() {
     assert_eq!(e["arms"].as_array().unwrap().len(), 3);
     assert!(e["best_arm"]["value"].is_f64());
     let aside = e["set_aside"].to_string();
-    assert!(aside.contains("conversion") && aside.contains("spend"), "{aside}");
+    assert!(
+        aside.contains("conversion") && aside.contains("spend"),
+        "{aside}"
+    );
 }

@@ -66,6 +66,13 @@ pub struct TruthArgs {
     /// Seed of the fresh history (use one the models were not trained on).
     #[arg(long, default_value_t = 2026)]
     seed: u64,
+    /// Repeat on this many fresh histories (seeds seed, seed+1, …) and report how often the
+    /// doubly-robust interval covers the truth.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100))]
+    seeds: u64,
+    /// Judge the policy with its configured exploration (default: greedy).
+    #[arg(long)]
+    with_exploration: bool,
     /// Write the report as JSON here.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -172,6 +179,7 @@ fn policy(a: PolicyArgs) -> Result<ExitCode> {
         ("evaluated policy, IPS", &e.ips),
         ("evaluated policy, SNIPS", &e.snips),
         ("evaluated policy, DR", &e.dr),
+        ("evaluated policy, model only", &e.direct),
     ] {
         println!(
             "  {name:<27} {:>10.1}  [{:.1}, {:.1}]",
@@ -198,18 +206,46 @@ fn truth(a: TruthArgs) -> Result<ExitCode> {
         Some(p) => StrategyConfig::load(p)?,
         None => StrategyConfig::default(),
     };
-    // The policy itself is judged, not its exploration.
-    config.exploration.mode = ExplorationMode::None;
+    if !a.with_exploration {
+        config.exploration.mode = ExplorationMode::None;
+    }
     let model = ResponseBundle::load(&a.response)?;
     let rec = Recommender::new(config, std::sync::Arc::new(model));
-    let cfg = forbear_lab::TruthEvalConfig {
-        accounts: a.accounts,
-        eval_days: a.days,
-        seed: a.seed,
-        ..forbear_lab::TruthEvalConfig::default()
-    };
-    let started = std::time::Instant::now();
-    let r = forbear_lab::evaluate_against_truth(&cfg, &rec);
+    let mut reports = Vec::new();
+    for seed in a.seed..a.seed + a.seeds {
+        let cfg = forbear_lab::TruthEvalConfig {
+            accounts: a.accounts,
+            eval_days: a.days,
+            seed,
+            ..forbear_lab::TruthEvalConfig::default()
+        };
+        let started = std::time::Instant::now();
+        let r = forbear_lab::evaluate_against_truth(&cfg, &rec);
+        report_truth(&r, started);
+        reports.push(r);
+    }
+    if a.seeds > 1 {
+        let covered = reports
+            .iter()
+            .filter(|r| r.dr_covers_truth == Some(true))
+            .count();
+        let capture: Vec<f64> = reports.iter().map(|r| r.captured_net).collect();
+        println!(
+            "over {} seeds: the doubly-robust interval covers the true value {covered} times; captured share of the oracle's gain {:.1}% on average (min {:.1}%, max {:.1}%)",
+            a.seeds,
+            100.0 * capture.iter().sum::<f64>() / capture.len() as f64,
+            100.0 * capture.iter().copied().fold(f64::INFINITY, f64::min),
+            100.0 * capture.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        );
+    }
+    if let Some(out) = &a.out {
+        write_file_atomic(out, serde_json::to_string_pretty(&reports)?.as_bytes())?;
+        println!("written: {}", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_truth(r: &forbear_lab::TruthReport, started: std::time::Instant) {
     println!(
         "{} decisions of the logging policy on overdue accounts, {} to {} ({} accounts, seed {}; {:.1}s)",
         r.decisions,
@@ -251,11 +287,28 @@ fn truth(a: TruthArgs) -> Result<ExitCode> {
         r.learned_no_contact,
         r.oracle_no_contact
     );
-    if let Some(out) = &a.out {
-        write_file_atomic(out, serde_json::to_string_pretty(&r)?.as_bytes())?;
-        println!("written: {}", out.display());
+    if let Some(o) = &r.ope {
+        println!(
+            "off-policy, from the {} logged contacts: true value {:.1} per decision; DR {:.1} [{:.1}, {:.1}] ({}), direct method {:.1}, SNIPS {:.1} [{:.1}, {:.1}], IPS {:.1}; logging policy observed {:.1}; effective sample size {:.0}",
+            o.n,
+            r.true_value_per_decision,
+            o.dr.value,
+            o.dr.ci_low,
+            o.dr.ci_high,
+            if r.dr_covers_truth == Some(true) {
+                "covers"
+            } else {
+                "misses"
+            },
+            o.direct.value,
+            o.snips.value,
+            o.snips.ci_low,
+            o.snips.ci_high,
+            o.ips.value,
+            o.logged.value,
+            o.effective_sample_size
+        );
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn uplift(a: UpliftArgs) -> Result<ExitCode> {

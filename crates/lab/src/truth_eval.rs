@@ -13,9 +13,11 @@ use crate::history::history_of;
 use chrono::{Duration, NaiveDate, NaiveTime};
 use forbear_core::{AccountId, ContactAction, Money, SubscriptionType};
 use forbear_features::{DpdSeries, ResponseState};
+use forbear_sim::Event;
 use forbear_sim::customer::Customer;
 use forbear_sim::generate::{HistoryConfig, simulate_account_observed};
 use forbear_strategy::config::StrategyConfig;
+use forbear_strategy::ope::{self, Logged, OpeConfig, OpeReport};
 use forbear_strategy::recommend::{Recommender, Scratch, Situation};
 use serde::Serialize;
 
@@ -70,6 +72,13 @@ pub struct TruthReport {
     pub learned_no_contact: u64,
     /// Decisions where the oracle did.
     pub oracle_no_contact: u64,
+    /// The recommender's true value per logged decision (absolute: paid within 7 days in base
+    /// minor units, less cost and complaint penalty), with its exploration.
+    pub true_value_per_decision: f64,
+    /// The same estimated off-policy from the logged contacts and their realised outcomes.
+    pub ope: Option<OpeReport>,
+    /// Whether the doubly-robust interval covers the true value.
+    pub dr_covers_truth: Option<bool>,
 }
 
 /// What to evaluate.
@@ -165,8 +174,22 @@ fn merge(a: &mut PolicyTotals, b: &PolicyTotals) {
     }
 }
 
+/// A logged decision waiting for its outcome.
+struct Pending {
+    at: chrono::DateTime<chrono::Utc>,
+    propensity: f64,
+    target: f64,
+    q_logged: f64,
+    q_target: f64,
+    true_target: f64,
+    to_base: f64,
+    cost: f64,
+}
+
 #[derive(Default)]
 struct Partial {
+    logged: Vec<Logged>,
+    true_target: Vec<f64>,
     decisions: u64,
     logging: PolicyTotals,
     learned: PolicyTotals,
@@ -200,6 +223,7 @@ pub fn evaluate_against_truth(cfg: &TruthEvalConfig, recommender: &Recommender) 
                         let Ok(id) = AccountId::new(k as i64) else {
                             continue;
                         };
+                        let mut pending: Vec<Pending> = Vec::new();
                         let mut observe = |c: &Customer,
                                            day: NaiveDate,
                                            d: &forbear_sim::policy::Decision,
@@ -261,8 +285,77 @@ pub fn evaluate_against_truth(cfg: &TruthEvalConfig, recommender: &Recommender) 
                             }
                             add(&mut p.oracle, &best, best_action);
                             p.oracle_none += u64::from(best_action.is_none());
+                            // For off-policy evaluation: the policy's distribution, its true
+                            // value, and the models' estimates, at this logged decision.
+                            let probs = recommender.distribution(&rec);
+                            let none_base = none_paid * to_base;
+                            let true_target: f64 = rec
+                                .ranked
+                                .iter()
+                                .zip(&probs)
+                                .map(|(r, pk)| {
+                                    pk * (value(r.action.zip(r.send_at_utc)).objective
+                                        + none_base)
+                                })
+                                .sum();
+                            let target_logged = rec
+                                .ranked
+                                .iter()
+                                .position(|r| r.action == Some(d.action))
+                                .map_or(0.0, |k| probs[k]);
+                            if let Some((logged, model_none)) =
+                                recommender.value_of(&situation, Some((d.action, d.at)))
+                            {
+                                let q_target = rec
+                                    .ranked
+                                    .iter()
+                                    .zip(&probs)
+                                    .map(|(r, pk)| pk * (r.value + model_none))
+                                    .sum();
+                                pending.push(Pending {
+                                    at: d.at,
+                                    propensity: d.propensity,
+                                    target: target_logged,
+                                    q_logged: logged.value + model_none,
+                                    q_target,
+                                    true_target,
+                                    to_base,
+                                    cost: strategy.cost_of(d.action.channel),
+                                });
+                            }
                         };
-                        simulate_account_observed(hist, id, &mut observe);
+                        let lived = simulate_account_observed(hist, id, &mut observe);
+                        // Realised rewards of the logged contacts, now that their week is known.
+                        for q in pending.drain(..) {
+                            let paid: i64 = lived
+                                .events
+                                .iter()
+                                .filter_map(|(_, e, _)| match e {
+                                    Event::PaymentReceived { at, amount, .. }
+                                        if *at > q.at && *at <= q.at + Duration::days(7) =>
+                                    {
+                                        Some(*amount)
+                                    }
+                                    _ => None,
+                                })
+                                .sum();
+                            let complained = lived.events.iter().any(|(_, e, _)| {
+                                matches!(e, Event::Contacted(o) if o.at == q.at && (o.complaint || o.opted_out))
+                            });
+                            let penalty = if complained {
+                                strategy.complaint_penalty
+                            } else {
+                                0.0
+                            };
+                            p.logged.push(Logged {
+                                reward: paid as f64 * q.to_base - q.cost - penalty,
+                                propensity: q.propensity,
+                                target: q.target,
+                                q_logged: q.q_logged,
+                                q_target: q.q_target,
+                            });
+                            p.true_target.push(q.true_target);
+                        }
                     }
                     p
                 })
@@ -282,6 +375,21 @@ pub fn evaluate_against_truth(cfg: &TruthEvalConfig, recommender: &Recommender) 
         total.learned_none += p.learned_none;
         total.oracle_none += p.oracle_none;
     }
+    let logged: Vec<Logged> = partials.iter().flat_map(|p| p.logged.clone()).collect();
+    let true_value = partials
+        .iter()
+        .flat_map(|p| p.true_target.iter())
+        .sum::<f64>()
+        / logged.len().max(1) as f64;
+    let ope = ope::evaluate(
+        &logged,
+        &OpeConfig {
+            replicates: 500,
+            seed: cfg.seed,
+            ..OpeConfig::default()
+        },
+    )
+    .ok();
     let share = |l: f64, r: f64, o: f64| {
         if o - l > 0.0 {
             (r - l) / (o - l)
@@ -310,5 +418,8 @@ pub fn evaluate_against_truth(cfg: &TruthEvalConfig, recommender: &Recommender) 
         oracle: total.oracle,
         learned_no_contact: total.learned_none,
         oracle_no_contact: total.oracle_none,
+        dr_covers_truth: ope.as_ref().map(|o| o.dr.covers(true_value)),
+        true_value_per_decision: true_value,
+        ope,
     }
 }

@@ -10,7 +10,8 @@
 //! - **IPS**: the mean of `w·r` with `w = π(a|x) / μ(a|x)` — unbiased, high variance;
 //! - **SNIPS**: `Σ w·r / Σ w` — self-normalised, slightly biased, far less variance;
 //! - **DR**: `mean(q̂(x, π) + w·(r − q̂(x, a)))` — unbiased if either the propensities or the
-//!   reward model are right.
+//!   reward model are right;
+//! - and, for reference, the **direct method** `mean(q̂(x, π))`: the reward model alone.
 //!
 //! The effective sample size `(Σw)² / Σw²` says how many logged decisions the estimate really
 //! rests on; below [`OpeConfig::min_ess`] a warning is attached.
@@ -89,6 +90,8 @@ pub struct OpeReport {
     pub snips: Estimate,
     /// Doubly robust.
     pub dr: Estimate,
+    /// The reward model alone (direct method): biased as the model is, but never short of data.
+    pub direct: Estimate,
     /// Effective sample size of the importance weights.
     pub effective_sample_size: f64,
     /// Rows whose weight was clipped.
@@ -162,6 +165,7 @@ struct Sums {
     wr: f64,
     w: f64,
     dr: f64,
+    dm: f64,
 }
 
 impl Sums {
@@ -171,11 +175,18 @@ impl Sums {
         self.wr += k * w * l.reward;
         self.w += k * w;
         self.dr += k * (l.q_target + w * (l.reward - l.q_logged));
+        self.dm += k * l.q_target;
     }
 
-    fn values(&self) -> [f64; 4] {
+    fn values(&self) -> [f64; 5] {
         let snips = if self.w > 0.0 { self.wr / self.w } else { 0.0 };
-        [self.r / self.n, self.wr / self.n, snips, self.dr / self.n]
+        [
+            self.r / self.n,
+            self.wr / self.n,
+            snips,
+            self.dr / self.n,
+            self.dm / self.n,
+        ]
     }
 }
 
@@ -250,7 +261,7 @@ pub fn evaluate(rows: &[Logged], cfg: &OpeConfig) -> Result<OpeReport, OpeError>
     let point = sums(&vec![1; rows.len()]);
     let mut rng = Rng::new(cfg.seed, 0x0FE);
     let mut counts = Vec::new();
-    let mut reps: [Vec<f64>; 4] = Default::default();
+    let mut reps: [Vec<f64>; 5] = Default::default();
     for _ in 0..cfg.replicates {
         resample_counts(rows.len(), &mut rng, &mut counts);
         for (r, v) in reps.iter_mut().zip(sums(&counts)) {
@@ -265,7 +276,7 @@ pub fn evaluate(rows: &[Logged], cfg: &OpeConfig) -> Result<OpeReport, OpeError>
             ci_high,
         }
     };
-    let [mut r0, mut r1, mut r2, mut r3] = reps;
+    let [mut r0, mut r1, mut r2, mut r3, mut r4] = reps;
     let (sw, sw2) = weights
         .iter()
         .fold((0.0, 0.0), |(a, b), w| (a + w, b + w * w));
@@ -291,6 +302,7 @@ pub fn evaluate(rows: &[Logged], cfg: &OpeConfig) -> Result<OpeReport, OpeError>
         ips: est(1, &mut r1),
         snips: est(2, &mut r2),
         dr: est(3, &mut r3),
+        direct: est(4, &mut r4),
         effective_sample_size: ess,
         clipped,
         warnings,
