@@ -29,7 +29,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let planned = p.rows.len();
     let rows = write_plan(p.rows, &a.out)?;
     println!(
-        "{}: {} accounts, {} with a contact worth making; {} contacts planned ({:.1}s)",
+        "{}: {} accounts owing money, {} with a contact worth making; {} contacts planned ({:.1}s)",
         p.date,
         p.accounts,
         p.candidates,

@@ -171,6 +171,14 @@ impl Recommender {
         self.model.version()
     }
 
+    /// Whether an account is a candidate for contact at all: overdue, or its bill falls due
+    /// within the preventive window. Callers with many accounts check this before building
+    /// states.
+    pub fn in_scope(&self, overdue: bool, days_to_due: Option<f64>) -> bool {
+        overdue
+            || days_to_due.is_some_and(|d| d <= f64::from(self.config.preventive.days_before_due))
+    }
+
     /// The recommendation for one account.
     pub fn recommend(&self, s: &Situation<'_>) -> Recommendation {
         self.recommend_with(s, &mut Scratch::default())
@@ -217,9 +225,8 @@ impl Recommender {
         }
         let overdue = s.state.risk("dpd_now").is_some_and(|d| d > 0.0);
         let days_to_due = s.state.days_to_due();
-        let preventive =
-            !overdue && days_to_due.is_some_and(|d| d <= f64::from(cfg.preventive.days_before_due));
-        if !overdue && !preventive {
+        let preventive = !overdue && self.in_scope(false, days_to_due);
+        if !self.in_scope(overdue, days_to_due) {
             out.reason = "do nothing: not overdue, and the bill is not due soon".into();
             return out;
         }

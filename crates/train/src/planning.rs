@@ -11,6 +11,7 @@ use crate::risk::load_accounts;
 use crate::situations::{account_day, par_map};
 use chrono::{Duration, NaiveDate};
 use forbear_data::{PlannedContact, TableWriter, open_validated};
+use forbear_features::DpdSeries;
 use forbear_strategy::plan::{Allocation, PlanOption, Usage, greedy};
 use forbear_strategy::recommend::{Recommender, Scored, Scratch};
 use std::borrow::Cow;
@@ -24,7 +25,7 @@ pub const OPTIONS_PER_ACCOUNT: usize = 8;
 pub struct DayPlan {
     /// The day.
     pub date: NaiveDate,
-    /// Accounts looked at.
+    /// Accounts that owed money on the day (the others are not looked at further).
     pub accounts: usize,
     /// Accounts with at least one contact worth making.
     pub candidates: usize,
@@ -39,8 +40,18 @@ pub struct DayPlan {
 /// Plans `date` for the accounts of the dataset at `data`, from their records up to the
 /// evening before.
 pub fn plan_day(data: &Path, date: NaiveDate, rec: &Recommender) -> Result<DayPlan, TrainError> {
+    let started = std::time::Instant::now();
     let ds = open_validated(data)?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "dataset validated"
+    );
     let (accounts, last_day) = load_accounts(&ds)?;
+    tracing::info!(
+        accounts = accounts.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "accounts loaded; recommending"
+    );
     if date > last_day + Duration::days(1) {
         return Err(TrainError::TooFew {
             path: data.to_path_buf(),
@@ -52,7 +63,29 @@ pub fn plan_day(data: &Path, date: NaiveDate, rec: &Recommender) -> Result<DayPl
     }
     let per_account: Vec<(i64, String, Vec<Scored>)> = par_map(&accounts, &|a| {
         let mut scratch = Scratch::default();
-        let Some(ad) = account_day(a, date, None) else {
+        // Most accounts owe nothing on a given day: skip them before building their state.
+        let eve = date - Duration::days(1);
+        let Some(first) = a.history.bills.first().map(|b| b.issued_on) else {
+            return Vec::new();
+        };
+        let series = DpdSeries::new(&a.history, first.min(eve), eve);
+        if series.billed(eve) - series.covered(eve) <= 0 {
+            return Vec::new();
+        }
+        let days_to_due = (series.dpd(eve) == 0)
+            .then(|| {
+                a.history
+                    .bills
+                    .iter()
+                    .filter(|b| b.issued_on <= eve && b.due_on >= date)
+                    .map(|b| (b.due_on - date).num_days() as f64)
+                    .reduce(f64::min)
+            })
+            .flatten();
+        if !rec.in_scope(series.dpd(eve) > 0, days_to_due) {
+            return Vec::new();
+        }
+        let Some(ad) = account_day(a, date, Some(&series)) else {
             return Vec::new();
         };
         let r = rec.recommend_with(&ad.situation(), &mut scratch);
@@ -65,6 +98,10 @@ pub fn plan_day(data: &Path, date: NaiveDate, rec: &Recommender) -> Result<DayPl
         vec![(a.id, a.currency.as_str().to_owned(), options)]
     });
     let looked_at = per_account.len();
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "recommendations made; allocating"
+    );
     let candidates: Vec<&(i64, String, Vec<Scored>)> =
         per_account.iter().filter(|p| !p.2.is_empty()).collect();
     let options: Vec<Vec<PlanOption>> = candidates
