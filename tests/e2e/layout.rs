@@ -6,11 +6,11 @@ fn manifest(dir: &str) -> String {
     std::fs::read_to_string(root().join(dir).join("Cargo.toml")).unwrap()
 }
 
-/// Only the binary and test/bench crates may depend on the simulator: anything that trains or
-/// serves models must never see the truth.
+/// Only the binary, the strategy lab and test/bench crates may depend on the simulator (or on
+/// the lab, which sees it): anything that trains or serves models must never see the truth.
 #[test]
 fn no_training_or_serving_crate_can_read_the_truth() {
-    let allowed = ["cli", "sim"];
+    let allowed = ["cli", "sim", "lab"];
     for entry in std::fs::read_dir(root().join("crates")).unwrap() {
         let dir = entry.unwrap().path();
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
@@ -18,10 +18,12 @@ fn no_training_or_serving_crate_can_read_the_truth() {
             continue;
         }
         let m = manifest(&format!("crates/{name}"));
-        assert!(
-            !m.contains("forbear-sim"),
-            "crates/{name} depends on forbear-sim (the truth)"
-        );
+        for truth in ["forbear-sim", "forbear-lab"] {
+            assert!(
+                !m.contains(truth),
+                "crates/{name} depends on {truth} (the truth)"
+            );
+        }
     }
 }
 

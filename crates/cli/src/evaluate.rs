@@ -145,7 +145,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
 fn policy(a: PolicyArgs) -> Result<ExitCode> {
     use forbear_train::policy_eval::{PolicyEvalOptions, evaluate_policy};
     if let Some(c) = a.clip
-        && !(c >= 1.0)
+        && (c.is_nan() || c < 1.0)
     {
         bail!("--clip {c} must be at least 1");
     }

@@ -7,6 +7,7 @@ mod generate;
 mod models;
 mod plan;
 mod quickstart;
+mod recommend;
 mod strategy;
 mod train;
 mod validate;
@@ -55,6 +56,9 @@ enum Command {
     /// letters, budget): the recommender values every account's options, the planner allocates,
     /// the plan is written as Parquet.
     Plan(plan::Args),
+    /// The next contact for one account of a dataset (channel, local and UTC send time, tone,
+    /// template, value, ranked alternatives, the probability it was chosen with), as JSON.
+    Recommend(recommend::Args),
     /// The model registry: list versions, promote one, roll back.
     Models(models::Args),
     /// Train models: `risk` from a dataset of the data contract, `table` from any CSV or Parquet
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
         Command::Train(cmd) => train::run(cmd),
         Command::Models(args) => models::run(args),
         Command::Plan(args) => plan::run(args),
+        Command::Recommend(args) => recommend::run(args),
         Command::Eligibility(args) => eligibility::run(args),
         Command::Evaluate(cmd) => evaluate::run(cmd),
     };

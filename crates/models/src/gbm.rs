@@ -28,6 +28,12 @@ pub struct GbmParams {
     pub lambda_l2: f64,
     /// Bins per feature, at most 255 (one more is kept for missing values). Default 255.
     pub max_bins: usize,
+    /// Interaction groups (LightGBM's interaction constraints, one group per tree): when not
+    /// empty, tree `t` splits only on features in no group and on those of group `t mod len`.
+    /// A model whose trees each read one group is a sum of per-group functions, which a caller
+    /// can evaluate once per distinct value of each group. Default: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feature_groups: Vec<Vec<usize>>,
 }
 
 impl Default for GbmParams {
@@ -40,6 +46,7 @@ impl Default for GbmParams {
             min_sum_hessian: 1e-3,
             lambda_l2: 0.0,
             max_bins: 255,
+            feature_groups: Vec::new(),
         }
     }
 }
@@ -218,6 +225,9 @@ pub struct Tree {
     /// Training rows that reached each leaf (for contributions).
     #[serde(default)]
     pub leaf_counts: Vec<u32>,
+    /// The interaction group the tree was restricted to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<u32>,
 }
 
 impl Tree {
@@ -371,15 +381,21 @@ impl CompiledGbm {
         self.width
     }
 
+    fn check_rows(&self, rows: &[f64], n: usize) -> Result<(), ModelError> {
+        if rows.len() == n * self.width {
+            Ok(())
+        } else {
+            Err(ModelError::LengthMismatch {
+                rows: rows.len() / self.width.max(1),
+                labels: n,
+            })
+        }
+    }
+
     /// Probabilities of rows laid out row-major in `rows` (`width` values each) into `out`.
     pub fn predict_rows(&self, rows: &[f64], out: &mut [f64]) -> Result<(), ModelError> {
         let n = out.len();
-        if rows.len() != n * self.width {
-            return Err(ModelError::LengthMismatch {
-                rows: rows.len() / self.width.max(1),
-                labels: n,
-            });
-        }
+        self.check_rows(rows, n)?;
         out.fill(self.base_score);
         const LANES: usize = 8;
         for t in &self.flat {
@@ -413,20 +429,40 @@ impl CompiledGbm {
         shared: usize,
         out: &mut [f64],
     ) -> Result<(), ModelError> {
-        let n = out.len();
-        if rows.len() != n * self.width {
-            return Err(ModelError::LengthMismatch {
-                rows: rows.len() / self.width.max(1),
-                labels: n,
-            });
-        }
         out.fill(self.base_score);
+        self.add_shared(rows, shared, out, None)?;
+        out.iter_mut().for_each(|v| *v = sigmoid(*v));
+        Ok(())
+    }
+
+    /// Log-odds before any tree.
+    pub fn base_score(&self) -> f64 {
+        self.base_score
+    }
+
+    /// Adds to `out` the raw outputs of the trees of interaction group `group` (every tree with
+    /// `None`) for rows sharing their first `shared` columns — no base score, no link: a model
+    /// trained with [`GbmParams::feature_groups`] is scored group by group, each on the rows
+    /// that differ in its group's features only, and the parts summed.
+    pub fn add_shared(
+        &self,
+        rows: &[f64],
+        shared: usize,
+        out: &mut [f64],
+        group: Option<u32>,
+    ) -> Result<(), ModelError> {
+        let n = out.len();
+        self.check_rows(rows, n)?;
         if n == 0 {
             return Ok(());
         }
         let mut idx: Vec<u32> = Vec::with_capacity(n);
         let mut stack: Vec<(usize, usize, usize)> = Vec::with_capacity(32);
-        for t in &self.flat {
+        for t in self
+            .flat
+            .iter()
+            .filter(|t| group.is_none() || t.group == group)
+        {
             idx.clear();
             idx.extend(0..n as u32);
             stack.clear();
@@ -462,18 +498,24 @@ impl CompiledGbm {
                     } else if split == hi {
                         k = left;
                     } else {
+                        // The right part waits; the left part goes next.
                         stack.push((right, split, hi));
-                        k = left;
-                        // Continue with the left part.
-                        let (l2, h2) = (lo, split);
-                        stack.push((k, l2, h2));
+                        stack.push((left, lo, split));
                         break;
                     }
                 }
             }
         }
-        out.iter_mut().for_each(|v| *v = sigmoid(*v));
         Ok(())
+    }
+
+    /// The interaction groups the trees were restricted to (0 without groups).
+    pub fn groups(&self) -> usize {
+        self.flat
+            .iter()
+            .filter_map(|t| t.group)
+            .max()
+            .map_or(0, |g| g as usize + 1)
     }
 }
 
@@ -484,6 +526,7 @@ struct FlatTree {
     internal: usize,
     depth: usize,
     leaves: Vec<f64>,
+    group: Option<u32>,
 }
 
 #[derive(Clone, Copy)]
@@ -541,6 +584,7 @@ impl FlatTree {
             internal,
             depth: if internal == 0 { 0 } else { depth },
             leaves: t.leaves.clone(),
+            group: t.group,
         }
     }
 }
@@ -587,6 +631,8 @@ struct Grower<'a> {
     bins: &'a [Bins],
     offsets: Vec<usize>,
     total_bins: usize,
+    /// Features the tree being grown may split on (all when empty).
+    allowed: Vec<bool>,
 }
 
 impl Grower<'_> {
@@ -654,6 +700,9 @@ impl Grower<'_> {
         let min_n = self.p.min_data_in_leaf as u32;
         let mut best: Option<Split> = None;
         for f in 0..self.bins.len() {
+            if !self.allowed.is_empty() && !self.allowed[f] {
+                continue;
+            }
             let h = &leaf.hist[self.offsets[f]..self.offsets[f] + self.bins[f].count()];
             let missing = h[0];
             for missing_left in [false, true] {
@@ -839,6 +888,7 @@ impl Grower<'_> {
                 nodes,
                 leaves: values,
                 leaf_counts,
+                group: None,
             },
             ranges,
         )
@@ -867,14 +917,23 @@ fn fit(
         total_bins += b.count();
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let grower = Grower {
+    let mut grower = Grower {
         p,
         threads,
         binned: &binned,
         bins: &bins,
         offsets,
         total_bins,
+        allowed: Vec::new(),
     };
+    let groups = &p.feature_groups;
+    if let Some(&f) = groups.iter().flatten().find(|&&f| f >= x.features()) {
+        return Err(ModelError::InvalidParam {
+            name: "feature_groups",
+            value: f.to_string(),
+            expected: "feature indices below the number of features",
+        });
+    }
     let (sum_wy, sum_w) = (0..n).fold((0.0, 0.0), |(a, b), i| (a + w(i) * y[i], b + w(i)));
     let rate = (sum_wy / sum_w).clamp(1e-6, 1.0 - 1e-6);
     let (base_score, mut raw, mut trees) = match base {
@@ -893,7 +952,14 @@ fn fit(
             grad[i] = w(i) * (prob - y[i]);
             hess[i] = (w(i) * prob * (1.0 - prob)).max(1e-16);
         }
-        let (tree, ranges) = grower.grow(&mut rows, &grad, &hess);
+        let group = (!groups.is_empty()).then(|| trees.len() % groups.len());
+        if let Some(g) = group {
+            grower.allowed = (0..x.features())
+                .map(|f| groups[g].contains(&f) || !groups.iter().flatten().any(|&h| h == f))
+                .collect();
+        }
+        let (mut tree, ranges) = grower.grow(&mut rows, &grad, &hess);
+        tree.group = group.map(|g| g as u32);
         for (leaf, (s, e)) in ranges.into_iter().enumerate() {
             for &r in &rows[s..e] {
                 raw[r as usize] += tree.leaves[leaf];
@@ -998,6 +1064,41 @@ mod tests {
 #[cfg(test)]
 mod batch_scoring {
     use super::*;
+
+    /// With interaction groups every tree reads one group (and ungrouped features), and the
+    /// model is the sum of its groups' parts.
+    #[test]
+    fn interaction_groups_keep_each_tree_to_one_group() {
+        let (x, y) = super::tests::data(3000, 9);
+        let p = GbmParams {
+            feature_groups: vec![vec![1], vec![2]],
+            n_trees: 20,
+            ..GbmParams::default()
+        };
+        let m = p.fit(&x, &y).unwrap();
+        for (t, tree) in m.trees.iter().enumerate() {
+            assert_eq!(tree.group, Some((t % 2) as u32));
+            let other = if t % 2 == 0 { 2 } else { 1 };
+            assert!(tree.nodes.iter().all(|n| n.feature != other), "tree {t}");
+        }
+        let c = CompiledGbm::new(&m);
+        assert_eq!(c.groups(), 2);
+        let rows: Vec<f64> = (0..40).flat_map(|i| x.row(i)).collect();
+        let mut whole = vec![0.0; 40];
+        c.predict_rows(&rows, &mut whole).unwrap();
+        let mut parts = vec![c.base_score(); 40];
+        for g in 0..2 {
+            c.add_shared(&rows, 0, &mut parts, Some(g)).unwrap();
+        }
+        for (w, p) in whole.iter().zip(&parts) {
+            assert!((w - sigmoid(*p)).abs() < 1e-12);
+        }
+        let bad = GbmParams {
+            feature_groups: vec![vec![9]],
+            ..GbmParams::default()
+        };
+        assert!(bad.fit(&x, &y).is_err());
+    }
 
     /// Walking the shared columns once per tree changes no score.
     #[test]

@@ -110,10 +110,10 @@ impl FeatureMatrix {
         if let Some(row) = y.iter().position(|v| !(0.0..=1.0).contains(v)) {
             return Err(ModelError::BadTarget { row, value: y[row] });
         }
-        if let Some(w) = weights {
-            if let Some(row) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
-                return Err(ModelError::BadWeight { row, value: w[row] });
-            }
+        if let Some(w) = weights
+            && let Some(row) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0))
+        {
+            return Err(ModelError::BadWeight { row, value: w[row] });
         }
         let positive = |i: usize| weights.is_none_or(|w| w[i] > 0.0);
         let mut seen = (0..n).filter(|&i| positive(i)).map(|i| y[i]);

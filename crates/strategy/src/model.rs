@@ -166,6 +166,14 @@ fn score(model: &CompiledGbm, rows: &[f64], out: &mut [f64]) {
     }
 }
 
+/// A head with its scope and the key of the part of the action it sees.
+type Head<'a> = (
+    &'a CompiledGbm,
+    ActionScope,
+    usize,
+    &'a dyn Fn(&ContactAction) -> usize,
+);
+
 /// Scores `model` once per distinct key of the options (`key` maps an option to `0..keys`),
 /// with the action columns its scope hides cleared; `slot[k]` is then the row of option `k` in
 /// `values`.
@@ -223,12 +231,7 @@ impl ResponseModel for ResponseBundle {
         let cw = |a: &ContactAction| a.channel.index() * 6 + a.window.index();
         let ct = |a: &ContactAction| a.channel.index() * 4 + a.tone.index();
         let all = |a: &ContactAction| a.index();
-        let heads: [(
-            &CompiledGbm,
-            ActionScope,
-            usize,
-            &dyn Fn(&ContactAction) -> usize,
-        ); 3] = [
+        let heads: [Head<'_>; 3] = [
             (&self.respond, ActionScope::ChannelTime, 42, &cw),
             (&self.pay_responded, ActionScope::ChannelTone, 28, &ct),
             (

@@ -161,8 +161,8 @@ pub fn greedy(options: &[Vec<PlanOption>], cap: &Capacity) -> Allocation {
         })
         .collect();
     let mut used = total(options, &choice).used;
-    for r in 0..3 {
-        if used.get(r) <= lim[r] {
+    for (r, &limit) in lim.iter().enumerate() {
+        if used.get(r) <= limit {
             continue;
         }
         let mut heap = BinaryHeap::new();
@@ -179,7 +179,7 @@ pub fn greedy(options: &[Vec<PlanOption>], cap: &Capacity) -> Allocation {
                 });
             }
         }
-        while used.get(r) > lim[r] {
+        while used.get(r) > limit {
             let Some(d) = heap.pop() else { break };
             if choice[d.account] != d.from {
                 continue;

@@ -491,7 +491,6 @@ mod tests {
     use chrono::{Duration, NaiveDate, NaiveTime};
     use forbear_core::rules::{ChannelSet, PastContact};
     use forbear_core::{Currency, TimeZone};
-    use forbear_features::{AccountFacts, AccountHistory, BillRecord, DpdSeries};
     use proptest::prelude::*;
 
     /// A model whose predictions are a fixed pseudo-random function of the row: the rules must
@@ -547,7 +546,7 @@ mod tests {
         }
     }
 
-    fn madrid() -> TimeZone {
+    fn mexico_city() -> TimeZone {
         TimeZone::parse("America/Mexico_City").unwrap()
     }
 
@@ -556,29 +555,7 @@ mod tests {
     }
 
     fn state(dpd: i64) -> ResponseState {
-        let h = AccountHistory {
-            facts: AccountFacts {
-                customer_type: CustomerType::Consumer,
-                service_level: forbear_core::ServiceLevel::Standard,
-                product: forbear_core::Product::Mobile,
-                age_band: None,
-                services: 1,
-                autopay: false,
-                credit_limit_minor: None,
-                opened_on: day() - Duration::days(300),
-            },
-            bills: vec![BillRecord {
-                issued_on: day() - Duration::days(dpd + 20),
-                due_on: day() - Duration::days(dpd),
-                amount_minor: 5_000,
-            }],
-            payments: vec![],
-            contacts: vec![],
-            promises: vec![],
-            disputes: vec![],
-        };
-        let series = DpdSeries::new(&h, day() - Duration::days(60 + dpd), day());
-        ResponseState::at(&h, &series, day(), madrid())
+        test_support::state(mexico_city(), day(), -dpd)
     }
 
     proptest! {
@@ -603,7 +580,7 @@ mod tests {
             config.exploration.mode = [ExplorationMode::None, ExplorationMode::Epsilon, ExplorationMode::Softmax][mode];
             config.exploration.epsilon = 0.3;
             let rec = Recommender::new(config.clone(), Arc::new(Noise(seed)));
-            let zone = madrid();
+            let zone = mexico_city();
             let midnight = zone.at(day(), NaiveTime::MIN);
             let past: Vec<PastContact> = recent
                 .iter()
@@ -646,5 +623,255 @@ mod tests {
                 prop_assert!(r.chosen.action.is_none());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod choices {
+    use super::*;
+    use chrono::NaiveTime;
+    use forbear_core::rules::ChannelSet;
+    use forbear_core::{Currency, TimeZone};
+
+    /// Every contact predicted to do `lift` to the chance of payment; no contact pays with
+    /// probability `base`.
+    struct Fixed {
+        base: f64,
+        lift: f64,
+    }
+
+    impl ResponseModel for Fixed {
+        fn version(&self) -> String {
+            "fixed".into()
+        }
+        fn predict(
+            &self,
+            _: &ResponseState,
+            options: &[(ContactAction, DateTime<Utc>)],
+            out: &mut [Prediction],
+            _: &mut ModelScratch,
+        ) -> Prediction {
+            for (o, (a, _)) in out.iter_mut().zip(options) {
+                // SMS works best, in the evening.
+                let bonus = if a.channel == Channel::Sms && a.window == SendWindow::H19To21 {
+                    0.1
+                } else {
+                    0.0
+                };
+                *o = Prediction {
+                    respond: 0.5,
+                    pay: (self.base + self.lift + bonus).min(1.0),
+                    share: 1.0,
+                    promise: 0.0,
+                    complaint: 0.0,
+                };
+            }
+            Prediction {
+                pay: self.base,
+                share: 1.0,
+                ..Prediction::default()
+            }
+        }
+        fn promise(
+            &self,
+            _: &ResponseState,
+            _: &[(ContactAction, DateTime<Utc>)],
+            out: &mut [f64],
+            _: &mut ModelScratch,
+        ) {
+            out.fill(0.05);
+        }
+    }
+
+    fn zone() -> TimeZone {
+        TimeZone::parse("Europe/Madrid").unwrap()
+    }
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 6, 10).unwrap()
+    }
+
+    fn state(due_in: i64) -> ResponseState {
+        test_support::state(zone(), day(), due_in)
+    }
+
+    fn recommend(
+        model: Fixed,
+        mode: ExplorationMode,
+        st: &ResponseState,
+    ) -> (Recommender, Recommendation) {
+        let mut config = StrategyConfig::default();
+        config.exploration.mode = mode;
+        config.exploration.epsilon = 0.2;
+        let rec = Recommender::new(config, Arc::new(model));
+        let s = Situation {
+            account: 11,
+            state: st,
+            facts: ContactFacts {
+                time_zone: zone(),
+                consent: ChannelSet::ALL,
+                opted_out: ChannelSet::EMPTY,
+                dispute_open: false,
+                statutory_hold: false,
+                hardship: false,
+                recent: &[],
+            },
+            balance: Money::new(5_000, Currency::parse("EUR").unwrap()),
+            customer_type: CustomerType::Consumer,
+            language: "es",
+            not_before: zone().at(day(), NaiveTime::MIN),
+        };
+        let r = rec.recommend(&s);
+        (rec, r)
+    }
+
+    #[test]
+    fn the_best_action_comes_with_its_time_template_and_alternatives() {
+        let st = state(-10);
+        let (_, r) = recommend(
+            Fixed {
+                base: 0.2,
+                lift: 0.1,
+            },
+            ExplorationMode::None,
+            &st,
+        );
+        let a = r.chosen.action.unwrap();
+        assert_eq!((a.channel, a.window), (Channel::Sms, SendWindow::H19To21));
+        assert_eq!(
+            r.chosen.send_at_local.unwrap().time(),
+            NaiveTime::from_hms_opt(19, 0, 0).unwrap()
+        );
+        // 19:00 in Madrid in June is 17:00 UTC.
+        assert_eq!(
+            r.chosen.send_at_utc.unwrap().format("%H:%M").to_string(),
+            "17:00"
+        );
+        assert_eq!(r.chosen.template.as_deref(), Some(&*a.template_key("es")));
+        assert_eq!(r.propensity, 1.0);
+        assert!(r.ranked.len() > 100);
+        assert!(r.ranked.windows(2).all(|w| w[0].value >= w[1].value));
+        assert!(
+            r.ranked[..DETAILED]
+                .iter()
+                .all(|o| o.template.is_some() || o.action.is_none())
+        );
+        assert_eq!(r.model_version, "fixed");
+    }
+
+    #[test]
+    fn nothing_is_sent_when_no_contact_is_worth_its_cost() {
+        let st = state(-10);
+        let (_, r) = recommend(
+            Fixed {
+                base: 0.2,
+                lift: -0.15,
+            },
+            ExplorationMode::None,
+            &st,
+        );
+        // Even the best contact (SMS in the evening, +0.1) leaves payment less likely.
+        assert!(
+            r.chosen.action.is_none(),
+            "{:?}: {}",
+            r.chosen.action,
+            r.reason
+        );
+        assert!(r.reason.starts_with("do nothing"), "{}", r.reason);
+    }
+
+    #[test]
+    fn before_the_due_date_only_risky_accounts_are_nudged() {
+        let soon = state(3);
+        let (_, r) = recommend(
+            Fixed {
+                base: 0.9,
+                lift: 0.05,
+            },
+            ExplorationMode::None,
+            &soon,
+        );
+        assert!(r.chosen.action.is_none());
+        assert!(r.reason.contains("due in 3 days"), "{}", r.reason);
+        let (_, r) = recommend(
+            Fixed {
+                base: 0.2,
+                lift: 0.3,
+            },
+            ExplorationMode::None,
+            &soon,
+        );
+        assert!(r.chosen.action.is_some());
+        assert!(r.reason.starts_with("preventive nudge"), "{}", r.reason);
+        // Not due for weeks: left alone whatever the model says.
+        let later = state(20);
+        let (_, r) = recommend(
+            Fixed {
+                base: 0.0,
+                lift: 0.9,
+            },
+            ExplorationMode::None,
+            &later,
+        );
+        assert!(r.chosen.action.is_none());
+    }
+
+    #[test]
+    fn exploration_reports_the_probability_of_what_it_chose() {
+        let st = state(-10);
+        for mode in [ExplorationMode::Epsilon, ExplorationMode::Softmax] {
+            let (rec, r) = recommend(
+                Fixed {
+                    base: 0.2,
+                    lift: 0.1,
+                },
+                mode,
+                &st,
+            );
+            let d = rec.distribution(&r);
+            assert!((d.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+            let k = r
+                .ranked
+                .iter()
+                .position(|o| o.action == r.chosen.action && o.send_at_utc == r.chosen.send_at_utc)
+                .unwrap();
+            assert!((d[k] - r.propensity).abs() < 1e-12, "{mode:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod test_support {
+    use chrono::{Duration, NaiveDate};
+    use forbear_core::{CustomerType, TimeZone};
+    use forbear_features::{AccountFacts, AccountHistory, BillRecord, DpdSeries, ResponseState};
+
+    /// A consumer with one bill falling due `due_in` days from `day` (negative: overdue), on the
+    /// morning of `day`.
+    pub(super) fn state(zone: TimeZone, day: NaiveDate, due_in: i64) -> ResponseState {
+        let due = day + Duration::days(due_in);
+        let h = AccountHistory {
+            facts: AccountFacts {
+                customer_type: CustomerType::Consumer,
+                service_level: forbear_core::ServiceLevel::Standard,
+                product: forbear_core::Product::Mobile,
+                age_band: None,
+                services: 1,
+                autopay: false,
+                credit_limit_minor: None,
+                opened_on: day - Duration::days(400),
+            },
+            bills: vec![BillRecord {
+                issued_on: due - Duration::days(20),
+                due_on: due,
+                amount_minor: 5_000,
+            }],
+            payments: vec![],
+            contacts: vec![],
+            promises: vec![],
+            disputes: vec![],
+        };
+        let series = DpdSeries::new(&h, day - Duration::days(150), day);
+        ResponseState::at(&h, &series, day, zone)
     }
 }

@@ -284,13 +284,8 @@ pub fn write_table_bundle(
 ) -> Result<PathBuf, TrainError> {
     refuse_existing(dir, overwrite)?;
     let name = bundle_name(dir);
-    let bundle = json!({
-        "format": BUNDLE_FORMAT,
-        "name": name,
-        "kind": extra.kind.unwrap_or("table"),
-        "created_by": format!("forbear {}", env!("CARGO_PKG_VERSION")),
-        // Every learning algorithm is forbear's own code, so its version pins them all.
-        "libraries": { "forbear-models": env!("CARGO_PKG_VERSION"), "forbear-features": env!("CARGO_PKG_VERSION") },
+    let mut bundle = bundle_header(&name, extra.kind.unwrap_or("table"));
+    let body = json!({
         "target": { "positive": t.prepared.positive, "negative": t.prepared.negative },
         "spec": t.prepared.spec,
         "best": t.models[t.best].model.kind(),
@@ -299,6 +294,9 @@ pub fn write_table_bundle(
         "training": fp,
         "seed": seed,
     });
+    if let (Some(b), Some(extra)) = (bundle.as_object_mut(), body.as_object()) {
+        b.extend(extra.clone());
+    }
     let files = [
         (
             "bundle.json",
@@ -338,6 +336,18 @@ pub fn write_table_bundle(
         ),
     ];
     write_bundle_files(dir, &files)
+}
+
+/// The fields every `bundle.json` starts with: format, name, kind, and the versions that wrote
+/// it (every learning algorithm is forbear's own code, so its version pins them all).
+pub fn bundle_header(name: &str, kind: &str) -> serde_json::Value {
+    json!({
+        "format": BUNDLE_FORMAT,
+        "name": name,
+        "kind": kind,
+        "created_by": format!("forbear {}", env!("CARGO_PKG_VERSION")),
+        "libraries": { "forbear-models": env!("CARGO_PKG_VERSION"), "forbear-features": env!("CARGO_PKG_VERSION") },
+    })
 }
 
 /// Refuses to replace an existing bundle unless `overwrite`.

@@ -15,16 +15,13 @@
 //! decisions (IPS); the effective sample size and a warning say so.
 
 use crate::TrainError;
-use crate::response::{OUTCOME_DAYS, read_contacts};
-use crate::risk::load_accounts;
+use crate::response::{Logs, OUTCOME_DAYS, load_logs};
 use crate::situations::{account_day, par_map};
 use chrono::{Duration, NaiveDate};
-use forbear_data::open_validated;
 use forbear_features::DpdSeries;
 use forbear_strategy::ope::{self, Logged, OpeConfig, OpeReport};
 use forbear_strategy::recommend::{Recommender, Scratch};
 use serde::Serialize;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// What to evaluate on.
@@ -65,19 +62,12 @@ pub fn evaluate_policy(
     recommender: &Recommender,
     opts: &PolicyEvalOptions,
 ) -> Result<PolicyEvaluation, TrainError> {
-    let ds = open_validated(data)?;
-    let (accounts, last_day) = load_accounts(&ds)?;
-    let index: HashMap<i64, usize> = accounts
-        .iter()
-        .enumerate()
-        .map(|(k, a)| (a.id, k))
-        .collect();
-    let contacts = read_contacts(&ds, &index, accounts.len())?;
-    let first_day = accounts
-        .iter()
-        .filter_map(|a| a.history.bills.first().map(|b| b.issued_on))
-        .min()
-        .unwrap_or(last_day);
+    let Logs {
+        accounts,
+        contacts,
+        first_day,
+        last_day,
+    } = load_logs(data)?;
     let from = opts.from.unwrap_or(first_day + Duration::days(60));
     let to = opts
         .to

@@ -27,7 +27,7 @@
 //! uniformly at random, where a model's per-action predictions can be checked without bias.
 
 use crate::TrainError;
-use crate::card::{Fingerprint, bundle_name, refuse_existing, write_bundle_files};
+use crate::card::{Fingerprint, bundle_header, bundle_name, refuse_existing, write_bundle_files};
 use crate::risk::{LoadedAccount, load_accounts};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use forbear_core::{Channel, ContactAction, Rng, SendWindow, Tone};
@@ -35,7 +35,6 @@ use forbear_data::columns::{Micros, Strs, bools, f64s, i64s};
 use forbear_data::open_validated;
 use forbear_features::response::{ActionScope, CHANNEL_COLUMN, TONE_COLUMN, channel_of, tone_of};
 use forbear_features::{DpdSeries, RESPONSE_FEATURE_COUNT, ResponseState, response_features};
-use forbear_models::bundle::BUNDLE_FORMAT;
 use forbear_models::metrics::auc;
 use forbear_models::{FeatureDef, FeatureKind, FeatureMatrix, FeatureSpec, Gbm, GbmParams, Model};
 use serde::Serialize;
@@ -371,14 +370,20 @@ fn account_examples(
     out
 }
 
-/// Trains the response heads on a dataset of the data contract.
-pub fn train_response(data: &Path, opts: &ResponseOptions) -> Result<TrainedResponse, TrainError> {
-    if !(opts.clip >= 1.0) {
-        return Err(TrainError::TooFew {
-            path: data.to_path_buf(),
-            what: format!("--clip {} must be at least 1", opts.clip),
-        });
-    }
+/// A validated dataset's postpaid accounts with their logged contacts.
+pub(crate) struct Logs {
+    /// The accounts.
+    pub(crate) accounts: Vec<LoadedAccount>,
+    /// Each account's contacts, in the order of `accounts`.
+    pub(crate) contacts: Vec<Vec<LoggedContact>>,
+    /// The first bill's issue date.
+    pub(crate) first_day: NaiveDate,
+    /// The last day of the history.
+    pub(crate) last_day: NaiveDate,
+}
+
+/// Loads the accounts of a dataset (validated first) and their logged contacts.
+pub(crate) fn load_logs(data: &Path) -> Result<Logs, TrainError> {
     let ds = open_validated(data)?;
     let (accounts, last_day) = load_accounts(&ds)?;
     let index: HashMap<i64, usize> = accounts
@@ -392,6 +397,28 @@ pub fn train_response(data: &Path, opts: &ResponseOptions) -> Result<TrainedResp
         .filter_map(|a| a.history.bills.first().map(|b| b.issued_on))
         .min()
         .unwrap_or(last_day);
+    Ok(Logs {
+        accounts,
+        contacts,
+        first_day,
+        last_day,
+    })
+}
+
+/// Trains the response heads on a dataset of the data contract.
+pub fn train_response(data: &Path, opts: &ResponseOptions) -> Result<TrainedResponse, TrainError> {
+    if opts.clip.is_nan() || opts.clip < 1.0 {
+        return Err(TrainError::TooFew {
+            path: data.to_path_buf(),
+            what: format!("--clip {} must be at least 1", opts.clip),
+        });
+    }
+    let Logs {
+        accounts,
+        contacts,
+        first_day,
+        last_day,
+    } = load_logs(data)?;
     // Two months of history behind every decision.
     let first = first_day + Duration::days(60);
     if first + Duration::days(OUTCOME_DAYS) > last_day {
@@ -477,7 +504,9 @@ pub fn train_response(data: &Path, opts: &ResponseOptions) -> Result<TrainedResp
         .collect();
     // Each head sees the part of the action its scope allows (the same masking as serving).
     let matrix = |rows: &[usize], scope: ActionScope| {
-        let mut cols: Vec<Vec<f64>> = vec![Vec::with_capacity(rows.len()); RESPONSE_FEATURE_COUNT];
+        let mut cols: Vec<Vec<f64>> = (0..RESPONSE_FEATURE_COUNT)
+            .map(|_| Vec::with_capacity(rows.len()))
+            .collect();
         let mut r = vec![0.0; RESPONSE_FEATURE_COUNT];
         for &i in rows {
             r.copy_from_slice(&examples[i].row);
@@ -776,12 +805,8 @@ pub fn write_response_bundle(
 ) -> Result<PathBuf, TrainError> {
     refuse_existing(dir, overwrite)?;
     let name = bundle_name(dir);
-    let bundle = json!({
-        "format": BUNDLE_FORMAT,
-        "name": name,
-        "kind": "response",
-        "created_by": format!("forbear {}", env!("CARGO_PKG_VERSION")),
-        "libraries": { "forbear-models": env!("CARGO_PKG_VERSION"), "forbear-features": env!("CARGO_PKG_VERSION") },
+    let mut bundle = bundle_header(&name, "response");
+    let body = json!({
         "target": { "positive": "paid within 7 days", "negative": "not paid within 7 days" },
         "spec": response_spec(),
         "best": "gbm",
@@ -790,6 +815,9 @@ pub fn write_response_bundle(
         "training": fp,
         "seed": opts.seed,
     });
+    if let (Some(b), Some(extra)) = (bundle.as_object_mut(), body.as_object()) {
+        b.extend(extra.clone());
+    }
     let files = [
         (
             "bundle.json",
