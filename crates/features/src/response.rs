@@ -305,6 +305,51 @@ impl ActionScope {
     }
 }
 
+/// A part of the action a group of trees may read (see `GbmParams::feature_groups`): a model
+/// whose trees each read one part is a sum of per-part functions, scored once per distinct
+/// value of each part — seven channels and four tones instead of 28 combinations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionPart {
+    /// Channel and send time (window, local hour, working hours, response by window).
+    ChannelTime,
+    /// Channel (and its response history).
+    Channel,
+    /// Tone (and the payments that followed it).
+    Tone,
+}
+
+impl ActionPart {
+    /// The columns of a response row this part consists of.
+    pub fn columns(self) -> Vec<usize> {
+        // ACTION order: contacted, channel, send_window, tone, local_hour,
+        // call_in_working_hours, resp_channel, tries_channel, resp_window, pay_after_tone.
+        let offsets: &[usize] = match self {
+            ActionPart::ChannelTime => &[1, 2, 4, 5, 6, 7, 8],
+            ActionPart::Channel => &[1, 6, 7],
+            ActionPart::Tone => &[3, 9],
+        };
+        offsets.iter().map(|o| STATE_COLUMNS + o).collect()
+    }
+
+    /// Number of distinct values.
+    pub fn keys(self) -> usize {
+        match self {
+            ActionPart::ChannelTime => 42,
+            ActionPart::Channel => 7,
+            ActionPart::Tone => 4,
+        }
+    }
+
+    /// The value of an action's part, in `0..keys()`.
+    pub fn key(self, a: &ContactAction) -> usize {
+        match self {
+            ActionPart::ChannelTime => a.channel.index() * 6 + a.window.index(),
+            ActionPart::Channel => a.channel.index(),
+            ActionPart::Tone => a.tone.index(),
+        }
+    }
+}
+
 /// Turns a row into the row of no contact in the same state (the action columns cleared).
 pub fn clear_action(row: &mut [f64]) {
     let s = RISK_FEATURES.len() + STATE_EXTRA.len();

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use forbear_core::ContactAction;
-use forbear_features::response::{ActionScope, STATE_COLUMNS};
+use forbear_features::response::{ActionPart, ActionScope, STATE_COLUMNS};
 use forbear_features::{RESPONSE_FEATURE_COUNT, ResponseState, response_features};
 use forbear_models::{Bundle, BundleError, CompiledGbm, Gbm, Model};
 use std::path::Path;
@@ -59,6 +59,7 @@ pub struct ModelScratch {
     rows: Vec<f64>,
     values: Vec<f64>,
     slot: Vec<usize>,
+    probs: Vec<f64>,
 }
 
 /// The response models of a bundle, ready to score.
@@ -166,27 +167,39 @@ fn score(model: &CompiledGbm, rows: &[f64], out: &mut [f64]) {
     }
 }
 
-/// A head with its scope and the key of the part of the action it sees.
-type Head<'a> = (
-    &'a CompiledGbm,
-    ActionScope,
-    usize,
-    &'a dyn Fn(&ContactAction) -> usize,
-);
+/// What of the action each head sees (`scope`), and the parts its trees are grouped by
+/// (`parts`, one interaction group each) — the one definition training and serving share.
+pub fn head_layout(head: &str) -> (ActionScope, &'static [ActionPart]) {
+    use ActionPart as P;
+    match head {
+        "respond" => (ActionScope::ChannelTime, &[P::ChannelTime]),
+        "pay_responded" | "promise" => (ActionScope::ChannelTone, &[P::Channel, P::Tone]),
+        "complaint" => (ActionScope::Full, &[P::ChannelTime, P::Tone]),
+        _ => (ActionScope::StateOnly, &[]),
+    }
+}
 
-/// Scores `model` once per distinct key of the options (`key` maps an option to `0..keys`),
-/// with the action columns its scope hides cleared; `slot[k]` is then the row of option `k` in
-/// `values`.
-#[allow(clippy::too_many_arguments)]
-fn score_distinct(
-    model: &CompiledGbm,
+/// The key by which options share a row under `scope` (for models without groups).
+fn scope_key(scope: ActionScope) -> (usize, fn(&ContactAction) -> usize) {
+    match scope {
+        ActionScope::ChannelTime => (42, |a| a.channel.index() * 6 + a.window.index()),
+        ActionScope::ChannelTone => (28, |a| a.channel.index() * 4 + a.tone.index()),
+        ActionScope::Full => (ContactAction::COUNT, |a| a.index()),
+        ActionScope::StateOnly => (1, |_| 0),
+    }
+}
+
+/// Builds one row per distinct key of the options (`key` maps an option to `0..keys`), with the
+/// action columns `scope` hides cleared; `slot[k]` is then the row of option `k`. Returns the
+/// number of rows.
+fn distinct_rows(
     scope: ActionScope,
     state: &ResponseState,
     options: &[(ContactAction, DateTime<Utc>)],
     keys: usize,
     key: impl Fn(&ContactAction) -> usize,
     scratch: &mut ModelScratch,
-) {
+) -> usize {
     let w = RESPONSE_FEATURE_COUNT;
     let mut first = [usize::MAX; ContactAction::COUNT];
     scratch.slot.clear();
@@ -204,9 +217,50 @@ fn score_distinct(
         }
         scratch.slot.push(first[k]);
     }
-    scratch.values.clear();
-    scratch.values.resize(n, 0.0);
-    score(model, &scratch.rows, &mut scratch.values);
+    n
+}
+
+/// A head's probability for every option, into `out`: part by part when its trees are grouped
+/// (each part's trees on one row per distinct value of the part, the raw parts summed), else
+/// one row per distinct value of what the head sees.
+fn score_head(
+    model: &CompiledGbm,
+    head: &str,
+    state: &ResponseState,
+    options: &[(ContactAction, DateTime<Utc>)],
+    scratch: &mut ModelScratch,
+    out: &mut Vec<f64>,
+) {
+    let (scope, parts) = head_layout(head);
+    out.clear();
+    if model.groups() == 0 || model.groups() != parts.len() {
+        let (keys, key) = scope_key(scope);
+        let n = distinct_rows(scope, state, options, keys, key, scratch);
+        scratch.values.clear();
+        scratch.values.resize(n, 0.0);
+        let rows = std::mem::take(&mut scratch.rows);
+        score(model, &rows, &mut scratch.values);
+        scratch.rows = rows;
+        out.extend(scratch.slot.iter().map(|&k| scratch.values[k]));
+        return;
+    }
+    out.resize(options.len(), model.base_score());
+    for (g, part) in parts.iter().enumerate() {
+        let n = distinct_rows(scope, state, options, part.keys(), |a| part.key(a), scratch);
+        scratch.values.clear();
+        scratch.values.resize(n, 0.0);
+        // Lengths are ours; a mismatch would leave the part at zero (checked in tests).
+        let _ = model.add_shared(
+            &scratch.rows,
+            STATE_COLUMNS,
+            &mut scratch.values,
+            Some(g as u32),
+        );
+        for (o, &k) in out.iter_mut().zip(&scratch.slot) {
+            *o += scratch.values[k];
+        }
+    }
+    out.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp()));
 }
 
 impl ResponseModel for ResponseBundle {
@@ -228,30 +282,22 @@ impl ResponseModel for ResponseBundle {
         let untouched = one[0];
         score(&self.share, &none, &mut one);
         let share = one[0];
-        let cw = |a: &ContactAction| a.channel.index() * 6 + a.window.index();
-        let ct = |a: &ContactAction| a.channel.index() * 4 + a.tone.index();
-        let all = |a: &ContactAction| a.index();
-        let heads: [Head<'_>; 3] = [
-            (&self.respond, ActionScope::ChannelTime, 42, &cw),
-            (&self.pay_responded, ActionScope::ChannelTone, 28, &ct),
-            (
-                &self.complaint,
-                ActionScope::Full,
-                ContactAction::COUNT,
-                &all,
-            ),
-        ];
-        for (h, (model, scope, keys, key)) in heads.into_iter().enumerate() {
-            score_distinct(model, scope, state, options, keys, key, scratch);
-            for (k, o) in out.iter_mut().enumerate().take(options.len()) {
-                let v = scratch.values[scratch.slot[k]];
-                match h {
-                    0 => o.respond = v,
-                    1 => o.pay = v,
-                    _ => o.complaint = v,
+        let mut probs = std::mem::take(&mut scratch.probs);
+        for (model, head) in [
+            (&self.respond, "respond"),
+            (&self.pay_responded, "pay_responded"),
+            (&self.complaint, "complaint"),
+        ] {
+            score_head(model, head, state, options, scratch, &mut probs);
+            for (o, v) in out.iter_mut().zip(&probs) {
+                match head {
+                    "respond" => o.respond = *v,
+                    "pay_responded" => o.pay = *v,
+                    _ => o.complaint = *v,
                 }
             }
         }
+        scratch.probs = probs;
         for o in out.iter_mut() {
             // P(pay | a) = P(respond)·P(pay | responded) + (1 − P(respond))·P(pay | untouched).
             o.pay = o.respond * o.pay + (1.0 - o.respond) * untouched;
@@ -273,18 +319,11 @@ impl ResponseModel for ResponseBundle {
         out: &mut [f64],
         scratch: &mut ModelScratch,
     ) {
-        let ct = |a: &ContactAction| a.channel.index() * 4 + a.tone.index();
-        score_distinct(
-            &self.promise,
-            ActionScope::ChannelTone,
-            state,
-            options,
-            28,
-            ct,
-            scratch,
-        );
-        for (k, o) in out.iter_mut().enumerate().take(options.len()) {
-            *o = scratch.values[scratch.slot[k]];
+        let mut probs = std::mem::take(&mut scratch.probs);
+        score_head(&self.promise, "promise", state, options, scratch, &mut probs);
+        for (o, v) in out.iter_mut().zip(&probs) {
+            *o = *v;
         }
+        scratch.probs = probs;
     }
 }

@@ -34,6 +34,7 @@ use forbear_core::{Channel, ContactAction, Rng, SendWindow, Tone};
 use forbear_data::columns::{Micros, Strs, bools, f64s, i64s};
 use forbear_data::open_validated;
 use forbear_features::response::{ActionScope, CHANNEL_COLUMN, TONE_COLUMN, channel_of, tone_of};
+use forbear_strategy::model::head_layout;
 use forbear_features::{DpdSeries, RESPONSE_FEATURE_COUNT, ResponseState, response_features};
 use forbear_models::metrics::auc;
 use forbear_models::{FeatureDef, FeatureKind, FeatureMatrix, FeatureSpec, Gbm, GbmParams, Model};
@@ -523,43 +524,20 @@ pub fn train_response(data: &Path, opts: &ResponseOptions) -> Result<TrainedResp
     }
     type Select = fn(&Example) -> bool;
     type Target = fn(&Example) -> f64;
-    // (name, rows, target, what of the action it sees)
-    let heads: [(&'static str, Select, Target, ActionScope); 6] = [
-        (
-            "respond",
-            |e| e.contacted,
-            |e| flag(e.responded),
-            ActionScope::ChannelTime,
-        ),
-        (
-            "pay_responded",
-            |e| e.contacted && e.responded,
-            |e| flag(e.pay),
-            ActionScope::ChannelTone,
-        ),
-        (
-            "pay_untouched",
-            |e| !e.contacted || !e.responded,
-            |e| flag(e.pay),
-            ActionScope::StateOnly,
-        ),
-        ("share", |e| e.pay, |e| e.share, ActionScope::StateOnly),
-        (
-            "promise",
-            |e| e.contacted,
-            |e| flag(e.promise),
-            ActionScope::ChannelTone,
-        ),
-        (
-            "complaint",
-            |e| e.contacted,
-            |e| flag(e.complaint),
-            ActionScope::Full,
-        ),
+    // (name, rows, target); what each head sees of the action, and how its trees are grouped,
+    // is `head_layout`, shared with serving.
+    let heads: [(&'static str, Select, Target); 6] = [
+        ("respond", |e| e.contacted, |e| flag(e.responded)),
+        ("pay_responded", |e| e.contacted && e.responded, |e| flag(e.pay)),
+        ("pay_untouched", |e| !e.contacted || !e.responded, |e| flag(e.pay)),
+        ("share", |e| e.pay, |e| e.share),
+        ("promise", |e| e.contacted, |e| flag(e.promise)),
+        ("complaint", |e| e.contacted, |e| flag(e.complaint)),
     ];
     let mut fitted = Vec::new();
     let mut metrics = Vec::new();
-    for (head, select, target, scope) in heads {
+    for (head, select, target) in heads {
+        let (scope, parts) = head_layout(head);
         let train: Vec<usize> = (0..examples.len())
             .filter(|&i| !examples[i].held_out && select(&examples[i]))
             .collect();
@@ -574,12 +552,14 @@ pub fn train_response(data: &Path, opts: &ResponseOptions) -> Result<TrainedResp
         let ytr: Vec<f64> = train.iter().map(|&i| target(&examples[i])).collect();
         let wtr: Vec<f64> = train.iter().map(|&i| weights[i]).collect();
         tracing::info!(head, rows = train.len(), "fitting");
+        let mut params = if head == "complaint" {
+            opts.complaint_params.clone()
+        } else {
+            opts.params.clone()
+        };
+        params.feature_groups = parts.iter().map(|p| p.columns()).collect();
+        let params = &params;
         let (weighted, unweighted) = std::thread::scope(|s| {
-            let params = if head == "complaint" {
-                &opts.complaint_params
-            } else {
-                &opts.params
-            };
             let a = s.spawn(|| params.fit_weighted(&xtr, &ytr, Some(&wtr)));
             let b = s.spawn(|| params.fit_weighted(&xtr, &ytr, None));
             (
