@@ -320,7 +320,14 @@ impl ResponseModel for ResponseBundle {
         scratch: &mut ModelScratch,
     ) {
         let mut probs = std::mem::take(&mut scratch.probs);
-        score_head(&self.promise, "promise", state, options, scratch, &mut probs);
+        score_head(
+            &self.promise,
+            "promise",
+            state,
+            options,
+            scratch,
+            &mut probs,
+        );
         for (o, v) in out.iter_mut().zip(&probs) {
             *o = *v;
         }

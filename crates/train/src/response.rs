@@ -34,10 +34,10 @@ use forbear_core::{Channel, ContactAction, Rng, SendWindow, Tone};
 use forbear_data::columns::{Micros, Strs, bools, f64s, i64s};
 use forbear_data::open_validated;
 use forbear_features::response::{ActionScope, CHANNEL_COLUMN, TONE_COLUMN, channel_of, tone_of};
-use forbear_strategy::model::head_layout;
 use forbear_features::{DpdSeries, RESPONSE_FEATURE_COUNT, ResponseState, response_features};
 use forbear_models::metrics::auc;
 use forbear_models::{FeatureDef, FeatureKind, FeatureMatrix, FeatureSpec, Gbm, GbmParams, Model};
+use forbear_strategy::model::head_layout;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::HashMap;
@@ -528,8 +528,16 @@ pub fn train_response(data: &Path, opts: &ResponseOptions) -> Result<TrainedResp
     // is `head_layout`, shared with serving.
     let heads: [(&'static str, Select, Target); 6] = [
         ("respond", |e| e.contacted, |e| flag(e.responded)),
-        ("pay_responded", |e| e.contacted && e.responded, |e| flag(e.pay)),
-        ("pay_untouched", |e| !e.contacted || !e.responded, |e| flag(e.pay)),
+        (
+            "pay_responded",
+            |e| e.contacted && e.responded,
+            |e| flag(e.pay),
+        ),
+        (
+            "pay_untouched",
+            |e| !e.contacted || !e.responded,
+            |e| flag(e.pay),
+        ),
         ("share", |e| e.pay, |e| e.share),
         ("promise", |e| e.contacted, |e| flag(e.promise)),
         ("complaint", |e| e.contacted, |e| flag(e.complaint)),
