@@ -102,6 +102,20 @@ fn usual_payday(h: &AccountHistory, before: NaiveDate) -> Option<u32> {
         .map(|d| d as u32)
 }
 
+/// Days from `date` until the oldest unpaid bill known the evening before falls due, when nothing
+/// is overdue yet; `None` otherwise. `series` must reach the day before.
+pub fn days_to_due(h: &AccountHistory, series: &DpdSeries, date: NaiveDate) -> Option<f64> {
+    let eve = date - Duration::days(1);
+    if series.dpd(eve) > 0 {
+        return None;
+    }
+    h.bills
+        .iter()
+        .filter(|b| b.issued_on <= eve && b.due_on >= date)
+        .map(|b| (b.due_on - date).num_days() as f64)
+        .reduce(f64::min)
+}
+
 impl ResponseState {
     /// The state on the morning of local `date`: risk features at the end of the day before,
     /// and statistics of records known by then. `series` must reach the day before.
@@ -160,15 +174,7 @@ impl ResponseState {
             }
         });
         // Days until the oldest unpaid bill falls due, when it is not yet overdue.
-        let preventive = if series.dpd(eve) == 0 {
-            h.bills
-                .iter()
-                .filter(|b| b.issued_on <= eve && b.due_on >= date)
-                .map(|b| (b.due_on - date).num_days() as f64)
-                .fold(f64::NAN, f64::min)
-        } else {
-            f64::NAN
-        };
+        let preventive = days_to_due(h, series, date).unwrap_or(f64::NAN);
         let mut state = [0.0; RISK_FEATURES.len() + STATE_EXTRA.len()];
         state[..RISK_FEATURES.len()].copy_from_slice(risk.values());
         state[RISK_FEATURES.len()..].copy_from_slice(&[

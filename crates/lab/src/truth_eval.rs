@@ -271,58 +271,51 @@ pub fn evaluate_against_truth(cfg: &TruthEvalConfig, recommender: &Recommender) 
                                 p.learned.violations += 1;
                             }
                             p.learned_none += u64::from(chosen.is_none());
-                            // The oracle: the best true objective among the same options.
-                            let mut best = value(None);
-                            let mut best_action = None;
-                            for r in &rec.ranked {
-                                if let Some(opt) = r.action.zip(r.send_at_utc) {
-                                    let v = value(Some(opt));
-                                    if v.objective > best.objective {
-                                        best = v;
-                                        best_action = Some(opt.0);
-                                    }
-                                }
+                            // The true value of every option, once: the oracle takes the best
+                            // of the same options; off-policy evaluation weighs them by the
+                            // policy's probabilities.
+                            let truths: Vec<Option3> = rec
+                                .ranked
+                                .iter()
+                                .map(|r| value(r.action.zip(r.send_at_utc)))
+                                .collect();
+                            let best = rec
+                                .ranked
+                                .iter()
+                                .zip(&truths)
+                                .filter(|(r, _)| r.action.is_some())
+                                .max_by(|a, b| a.1.objective.total_cmp(&b.1.objective))
+                                .filter(|(_, t)| t.objective > 0.0);
+                            match best {
+                                Some((r, t)) => add(&mut p.oracle, t, r.action),
+                                None => add(&mut p.oracle, &value(None), None),
                             }
-                            add(&mut p.oracle, &best, best_action);
-                            p.oracle_none += u64::from(best_action.is_none());
-                            // For off-policy evaluation: the policy's distribution, its true
-                            // value, and the models' estimates, at this logged decision.
-                            let probs = recommender.distribution(&rec);
+                            p.oracle_none += u64::from(best.is_none());
+                            let Some(est) = recommender.logged_estimate(
+                                &situation,
+                                &rec,
+                                (d.action, d.at),
+                                &mut scratch,
+                            ) else {
+                                return;
+                            };
                             let none_base = none_paid * to_base;
-                            let true_target: f64 = rec
-                                .ranked
+                            let true_target: f64 = truths
                                 .iter()
-                                .zip(&probs)
-                                .map(|(r, pk)| {
-                                    pk * (value(r.action.zip(r.send_at_utc)).objective
-                                        + none_base)
-                                })
-                                .sum();
-                            let target_logged = rec
-                                .ranked
-                                .iter()
-                                .position(|r| r.action == Some(d.action))
-                                .map_or(0.0, |k| probs[k]);
-                            if let Some((logged, model_none)) =
-                                recommender.value_of(&situation, Some((d.action, d.at)))
-                            {
-                                let q_target = rec
-                                    .ranked
-                                    .iter()
-                                    .zip(&probs)
-                                    .map(|(r, pk)| pk * (r.value + model_none))
-                                    .sum();
-                                pending.push(Pending {
-                                    at: d.at,
-                                    propensity: d.propensity,
-                                    target: target_logged,
-                                    q_logged: logged.value + model_none,
-                                    q_target,
-                                    true_target,
-                                    to_base,
-                                    cost: strategy.cost_of(d.action.channel),
-                                });
-                            }
+                                .zip(&est.probs)
+                                .map(|(t, pk)| pk * (t.objective + none_base))
+                                .sum::<f64>()
+                                + if est.probs.is_empty() { none_base } else { 0.0 };
+                            pending.push(Pending {
+                                at: d.at,
+                                propensity: d.propensity,
+                                target: est.target,
+                                q_logged: est.q_logged,
+                                q_target: est.q_target,
+                                true_target,
+                                to_base,
+                                cost: strategy.cost_of(d.action.channel),
+                            });
                         };
                         let lived = simulate_account_observed(hist, id, &mut observe);
                         // Realised rewards of the logged contacts, now that their week is known.

@@ -9,10 +9,13 @@ use std::time::Instant;
 
 const FEATURES: usize = 30;
 
-fn main() {
-    let rows: usize = std::env::args()
-        .nth(1)
-        .map_or(1_000_000, |r| r.parse().expect("row count"));
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let rows: usize = match std::env::args().nth(1) {
+        Some(r) => r
+            .parse()
+            .map_err(|_| format!("row count {r:?} is not a positive whole number"))?,
+        None => 1_000_000,
+    };
     let mut seed = 2024u64;
     let mut next = || {
         seed = seed
@@ -50,11 +53,11 @@ fn main() {
         y.push(next() < 1.0 / (1.0 + (-logit).exp()));
     }
     let names = (0..FEATURES).map(|f| format!("x{f:02}")).collect();
-    let x = FeatureMatrix::new(names, cols).expect("matrix");
+    let x = FeatureMatrix::new(names, cols)?;
     let started = Instant::now();
-    let m = LogisticParams::default().fit(&x, &y).expect("fit");
+    let m = LogisticParams::default().fit(&x, &y)?;
     let seconds = started.elapsed().as_secs_f64();
-    let p = m.predict_proba(&x).expect("predict");
+    let p = m.predict_proba(&x)?;
     println!(
         "logistic {rows} × {FEATURES}: fit in {seconds:.3}s, {} iterations, converged {}, \
          auc {:.4} (generating logit {:.4})",
@@ -63,4 +66,5 @@ fn main() {
         auc(&y, &p),
         auc(&y, &truth)
     );
+    Ok(())
 }

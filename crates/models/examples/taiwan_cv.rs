@@ -8,47 +8,69 @@ use forbear_models::metrics::{auc, brier, ks};
 use forbear_models::{FeatureMatrix, GbmParams, Model, ScorecardParams};
 use std::time::Instant;
 
-fn main() {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "../shared/data/taiwan-credit-default.csv".into());
     let Ok(text) = std::fs::read_to_string(&path) else {
         println!("skipped: {path} is absent");
-        return;
+        return Ok(());
     };
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
     let target = header
         .iter()
         .position(|h| *h == "default.payment.next.month")
-        .expect("target column");
+        .ok_or_else(|| format!("{path}: no column default.payment.next.month"))?;
     let keep: Vec<usize> = (0..header.len())
         .filter(|&i| i != target && header[i] != "ID")
         .collect();
     let mut cols = vec![Vec::new(); keep.len()];
     let mut y = Vec::new();
-    for line in lines.filter(|l| !l.is_empty()) {
+    for (n, line) in lines.filter(|l| !l.is_empty()).enumerate() {
         let v: Vec<f64> = line
             .split(',')
             .map(|x| x.parse().unwrap_or(f64::NAN))
             .collect();
+        if v.len() != header.len() {
+            return Err(format!(
+                "{path}: data row {} has {} fields, the header {}",
+                n + 1,
+                v.len(),
+                header.len()
+            )
+            .into());
+        }
         for (c, &i) in keep.iter().enumerate() {
             cols[c].push(v[i]);
         }
         y.push(v[target] == 1.0);
     }
-    let x = FeatureMatrix::new(keep.iter().map(|&i| header[i].to_string()).collect(), cols)
-        .expect("matrix");
+    let x = FeatureMatrix::new(keep.iter().map(|&i| header[i].to_string()).collect(), cols)?;
     // The peers' folds when given (benches/peers/taiwan_cv.py writes them), our own otherwise.
     let folds: Vec<usize> = match std::env::args().nth(2) {
         Some(f) => std::fs::read_to_string(&f)
-            .expect("folds file")
+            .map_err(|e| format!("{f}: {e}"))?
             .lines()
-            .map(|l| l.trim().parse().expect("fold index"))
-            .collect(),
+            .enumerate()
+            .map(|(n, l)| {
+                l.trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|k| *k < 5)
+                    .ok_or_else(|| format!("{f}: line {}: {l:?} is not a fold 0-4", n + 1))
+            })
+            .collect::<Result<_, _>>()?,
         None => stratified_folds(&y, 5, 42),
     };
-    assert_eq!(folds.len(), y.len(), "one fold per row");
+    if folds.len() != y.len() {
+        return Err(format!(
+            "{} folds for {} rows: one fold per row",
+            folds.len(),
+            y.len()
+        )
+        .into());
+    }
     let scorecard = ScorecardParams {
         categorical: ["SEX", "EDUCATION", "MARRIAGE"].map(String::from).to_vec(),
         ..ScorecardParams::default()
@@ -63,10 +85,10 @@ fn main() {
             let yte: Vec<bool> = test.iter().map(|&i| y[i]).collect();
             let xtr = x.take(&train);
             let m = match kind {
-                "gbm" => Model::Gbm(GbmParams::default().fit(&xtr, &ytr).expect("fit")),
-                _ => Model::Scorecard(scorecard.fit(&xtr, &ytr).expect("fit")),
+                "gbm" => Model::Gbm(GbmParams::default().fit(&xtr, &ytr)?),
+                _ => Model::Scorecard(scorecard.fit(&xtr, &ytr)?),
             };
-            let p = m.predict_proba(&x.take(&test)).expect("predict");
+            let p = m.predict_proba(&x.take(&test))?;
             let a = auc(&yte, &p);
             println!(
                 "{kind} fold {k}: auc {a:.4} ks {:.4} brier {:.4}",
@@ -82,6 +104,7 @@ fn main() {
             started.elapsed().as_secs_f64()
         );
     }
+    Ok(())
 }
 
 fn stratified_folds(y: &[bool], k: usize, seed: u64) -> Vec<usize> {

@@ -392,33 +392,8 @@ impl CompiledGbm {
         }
     }
 
-    /// Probabilities of rows laid out row-major in `rows` (`width` values each) into `out`.
-    pub fn predict_rows(&self, rows: &[f64], out: &mut [f64]) -> Result<(), ModelError> {
-        let n = out.len();
-        self.check_rows(rows, n)?;
-        out.fill(self.base_score);
-        const LANES: usize = 8;
-        for t in &self.flat {
-            for (g, lane_rows) in out.chunks_mut(LANES).enumerate() {
-                let mut k = [0u32; LANES];
-                for _ in 0..t.depth {
-                    for (q, kq) in k.iter_mut().enumerate().take(lane_rows.len()) {
-                        let nd = &t.nodes[*kq as usize];
-                        let v = rows[(g * LANES + q) * self.width + nd.feature as usize];
-                        let left = (v <= nd.threshold) | (v.is_nan() & nd.missing_left);
-                        *kq = nd.next[usize::from(left)];
-                    }
-                }
-                for (q, r) in lane_rows.iter_mut().enumerate() {
-                    *r += t.leaves[k[q] as usize - t.internal];
-                }
-            }
-        }
-        out.iter_mut().for_each(|v| *v = sigmoid(*v));
-        Ok(())
-    }
-
-    /// [`CompiledGbm::predict_rows`] for rows that share their first `shared` columns (one
+    /// Probabilities of rows laid out row-major in `rows` (`width` values each) that share their
+    /// first `shared` columns (one
     /// account's state, with different actions after it). Each tree is walked once: a node on
     /// a shared column sends every row the same way, a node on another column splits the rows
     /// between its children (in place), and a leaf adds its value to the rows that reach it —
@@ -1084,8 +1059,9 @@ mod batch_scoring {
         let c = CompiledGbm::new(&m);
         assert_eq!(c.groups(), 2);
         let rows: Vec<f64> = (0..40).flat_map(|i| x.row(i)).collect();
-        let mut whole = vec![0.0; 40];
-        c.predict_rows(&rows, &mut whole).unwrap();
+        let whole: Vec<f64> = (0..40)
+            .map(|i| sigmoid(m.raw_score(&|f| x.column(f)[i])))
+            .collect();
         let mut parts = vec![c.base_score(); 40];
         for g in 0..2 {
             c.add_shared(&rows, 0, &mut parts, Some(g)).unwrap();
@@ -1115,9 +1091,11 @@ mod batch_scoring {
             r[1] = x.row(0)[1];
             rows.extend(r);
         }
-        let mut a = vec![0.0; 50];
+        let a: Vec<f64> = rows
+            .chunks(w)
+            .map(|r| sigmoid(m.raw_score(&|f| r[f])))
+            .collect();
         let mut b = vec![0.0; 50];
-        c.predict_rows(&rows, &mut a).unwrap();
         c.predict_rows_shared(&rows, 2, &mut b).unwrap();
         for (p, q) in a.iter().zip(&b) {
             assert!((p - q).abs() < 1e-12);

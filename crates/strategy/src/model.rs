@@ -106,9 +106,19 @@ impl ResponseBundle {
                 .iter()
                 .position(|h| h == name)
                 .ok_or_else(|| format(format!("no {name} head (retrain with this version)")))?;
+            let parts = head_layout(name).1.len();
             match b.models.get(k) {
                 Some(Model::Gbm(g)) if g.features.len() == RESPONSE_FEATURE_COUNT => {
-                    Ok(CompiledGbm::new(g))
+                    let c = CompiledGbm::new(g);
+                    if c.groups() == parts {
+                        Ok(c)
+                    } else {
+                        Err(format(format!(
+                            "the {name} head's trees are in {} groups, this build scores {parts} \
+                             (retrain with this version)",
+                            c.groups()
+                        )))
+                    }
                 }
                 _ => Err(format(format!(
                     "the {name} head is not a gradient-boosted model on the response features"
@@ -179,16 +189,6 @@ pub fn head_layout(head: &str) -> (ActionScope, &'static [ActionPart]) {
     }
 }
 
-/// The key by which options share a row under `scope` (for models without groups).
-fn scope_key(scope: ActionScope) -> (usize, fn(&ContactAction) -> usize) {
-    match scope {
-        ActionScope::ChannelTime => (42, |a| a.channel.index() * 6 + a.window.index()),
-        ActionScope::ChannelTone => (28, |a| a.channel.index() * 4 + a.tone.index()),
-        ActionScope::Full => (ContactAction::COUNT, |a| a.index()),
-        ActionScope::StateOnly => (1, |_| 0),
-    }
-}
-
 /// Builds one row per distinct key of the options (`key` maps an option to `0..keys`), with the
 /// action columns `scope` hides cleared; `slot[k]` is then the row of option `k`. Returns the
 /// number of rows.
@@ -220,9 +220,9 @@ fn distinct_rows(
     n
 }
 
-/// A head's probability for every option, into `out`: part by part when its trees are grouped
-/// (each part's trees on one row per distinct value of the part, the raw parts summed), else
-/// one row per distinct value of what the head sees.
+/// A head's probability for every option, into `out`, part by part: each part's trees on one
+/// row per distinct value of the part, the raw parts summed (the bundle was checked on loading
+/// to group its trees as `head_layout` says).
 fn score_head(
     model: &CompiledGbm,
     head: &str,
@@ -233,17 +233,6 @@ fn score_head(
 ) {
     let (scope, parts) = head_layout(head);
     out.clear();
-    if model.groups() == 0 || model.groups() != parts.len() {
-        let (keys, key) = scope_key(scope);
-        let n = distinct_rows(scope, state, options, keys, key, scratch);
-        scratch.values.clear();
-        scratch.values.resize(n, 0.0);
-        let rows = std::mem::take(&mut scratch.rows);
-        score(model, &rows, &mut scratch.values);
-        scratch.rows = rows;
-        out.extend(scratch.slot.iter().map(|&k| scratch.values[k]));
-        return;
-    }
     out.resize(options.len(), model.base_score());
     for (g, part) in parts.iter().enumerate() {
         let n = distinct_rows(scope, state, options, part.keys(), |a| part.key(a), scratch);

@@ -102,6 +102,21 @@ pub struct Recommendation {
     pub greedy: usize,
 }
 
+/// A logged action as the evaluated policy sees it ([`Recommender::logged_estimate`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedEstimate {
+    /// Probability the policy gives the logged action.
+    pub target: f64,
+    /// The models' value of the logged action.
+    pub q_logged: f64,
+    /// The models' value of the policy (its options weighted by their probabilities).
+    pub q_target: f64,
+    /// Whether the logged action was among the policy's options.
+    pub available: bool,
+    /// The policy's probability of each of the recommendation's ranked options.
+    pub probs: Vec<f64>,
+}
+
 /// Buffers reused between recommendations (one per thread).
 #[derive(Debug, Default)]
 pub struct Scratch {
@@ -391,22 +406,50 @@ impl Recommender {
         }
     }
 
-    /// The models' view of one action (or of none) for an account, whether or not the rules
-    /// or the segment allow it — for evaluating logged actions. The second value is the
-    /// expected amount paid within 7 days without contact, base minor units.
-    pub fn value_of(
+    /// What the policy makes of an action the logging policy took at a decision it was shown
+    /// (`rec`, its own recommendation there): the probability it gives that action, and the
+    /// models' absolute value (expected paid within 7 days in base minor units, less cost and
+    /// complaint penalty) of that action and of the policy — what off-policy evaluation needs.
+    /// The logged action is valued from `rec`'s options when it is among them, and scored on
+    /// its own only when the rules or the segment kept it out.
+    pub fn logged_estimate(
         &self,
         s: &Situation<'_>,
-        action: Option<(ContactAction, DateTime<Utc>)>,
-    ) -> Option<(Scored, f64)> {
+        rec: &Recommendation,
+        logged: (ContactAction, DateTime<Utc>),
+        scratch: &mut Scratch,
+    ) -> Option<LoggedEstimate> {
         let to_base = self.config.to_base(s.balance.currency())?;
-        let options: Vec<_> = action.into_iter().collect();
-        let mut scratch = Scratch::default();
-        let (base, mut ranked) = self.score(s, &options, to_base, &mut scratch);
-        let last = ranked.len() - 1;
-        self.detail(s, &mut ranked[last..], &mut scratch);
-        let paid_none = base.pay * base.share * s.balance.minor() as f64 * to_base;
-        Some((ranked.swap_remove(ranked.len() - 1), paid_none))
+        let probs = self.distribution(rec);
+        let pos = rec.ranked.iter().position(|o| o.action == Some(logged.0));
+        let none = rec.ranked.iter().find(|o| o.action.is_none());
+        let (paid_none, q_logged) = match (pos, none) {
+            (Some(k), Some(none)) => {
+                let paid_none = none.expected_paid_minor * to_base;
+                (paid_none, rec.ranked[k].value + paid_none)
+            }
+            _ => {
+                let (base, scored) = self.score(s, &[logged], to_base, scratch);
+                let paid_none = base.pay * base.share * s.balance.minor() as f64 * to_base;
+                (paid_none, scored.last()?.value + paid_none)
+            }
+        };
+        let q_target = if probs.is_empty() {
+            paid_none
+        } else {
+            rec.ranked
+                .iter()
+                .zip(&probs)
+                .map(|(o, p)| p * (o.value + paid_none))
+                .sum()
+        };
+        Some(LoggedEstimate {
+            target: pos.map_or(0.0, |k| probs[k]),
+            q_logged,
+            q_target,
+            available: pos.is_some(),
+            probs,
+        })
     }
 
     /// The probability of each option of `r.ranked` under the exploration mode.

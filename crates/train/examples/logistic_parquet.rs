@@ -9,15 +9,16 @@ use forbear_models::metrics::auc;
 use forbear_models::{FeatureMatrix, LogisticParams};
 use std::time::Instant;
 
-fn main() {
-    let Some(path) = std::env::args().nth(1) else {
-        eprintln!("usage: logistic_parquet FILE.parquet");
-        std::process::exit(2);
-    };
-    let t = read_table(std::path::Path::new(&path)).expect("read table");
-    let target = t.index_of("y").expect("a column y");
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let path = std::env::args()
+        .nth(1)
+        .ok_or("usage: logistic_parquet FILE.parquet")?;
+    let t = read_table(std::path::Path::new(&path))?;
+    let target = t
+        .index_of("y")
+        .ok_or_else(|| format!("{path}: no column y"))?;
     let Column::Numeric(yv) = &t.columns[target] else {
-        panic!("y must be numeric")
+        return Err(format!("{path}: column y must be numeric (0/1)").into());
     };
     let y: Vec<bool> = yv.iter().map(|v| *v == 1.0).collect();
     let (mut names, mut cols) = (Vec::new(), Vec::new());
@@ -27,20 +28,20 @@ fn main() {
             cols.push(v.clone());
         }
     }
-    let x = FeatureMatrix::new(names, cols).expect("matrix");
+    let x = FeatureMatrix::new(names, cols)?;
     let mut best = f64::INFINITY;
     let mut model = None;
     for _ in 0..3 {
         let started = Instant::now();
-        let m = LogisticParams::default().fit(&x, &y).expect("fit");
+        model = Some(LogisticParams::default().fit(&x, &y)?);
         best = best.min(started.elapsed().as_secs_f64());
-        model = Some(m);
     }
-    let m = model.expect("fitted");
-    let p = m.predict_proba(&x).expect("predict");
+    let m = model.ok_or("no fit ran")?;
+    let p = m.predict_proba(&x)?;
     println!(
         "forbear LogisticParams::default(): min wall {best:.3}s of 3 (one thread), {} iterations, train AUC {:.4}",
         m.iterations,
         auc(&y, &p)
     );
+    Ok(())
 }

@@ -12,6 +12,7 @@ use crate::situations::{account_day, par_map};
 use chrono::{Duration, NaiveDate};
 use forbear_data::{PlannedContact, TableWriter, open_validated};
 use forbear_features::DpdSeries;
+use forbear_features::response::days_to_due;
 use forbear_strategy::plan::{Allocation, PlanOption, Usage, greedy};
 use forbear_strategy::recommend::{Recommender, Scored, Scratch};
 use std::borrow::Cow;
@@ -72,17 +73,8 @@ pub fn plan_day(data: &Path, date: NaiveDate, rec: &Recommender) -> Result<DayPl
         if series.billed(eve) - series.covered(eve) <= 0 {
             return Vec::new();
         }
-        let days_to_due = (series.dpd(eve) == 0)
-            .then(|| {
-                a.history
-                    .bills
-                    .iter()
-                    .filter(|b| b.issued_on <= eve && b.due_on >= date)
-                    .map(|b| (b.due_on - date).num_days() as f64)
-                    .reduce(f64::min)
-            })
-            .flatten();
-        if !rec.in_scope(series.dpd(eve) > 0, days_to_due) {
+        let due_in = days_to_due(&a.history, &series, date);
+        if !rec.in_scope(series.dpd(eve) > 0, due_in) {
             return Vec::new();
         }
         let Some(ad) = account_day(a, date, Some(&series)) else {

@@ -105,18 +105,10 @@ pub fn evaluate_policy(
             };
             let s = ad.situation();
             let rec = recommender.recommend_with(&s, &mut scratch);
-            let probs = recommender.distribution(&rec);
-            let Some((logged, paid_none)) = recommender.value_of(&s, Some((c.action, c.at))) else {
+            let Some(est) = recommender.logged_estimate(&s, &rec, (c.action, c.at), &mut scratch)
+            else {
                 continue;
             };
-            let pos = rec.ranked.iter().position(|o| o.action == Some(c.action));
-            let target = pos.map_or(0.0, |p| probs[p]);
-            let q_target: f64 = rec
-                .ranked
-                .iter()
-                .zip(&probs)
-                .map(|(o, p)| p * (o.value + paid_none))
-                .sum();
             let penalty = if c.complaint {
                 cfg.complaint_penalty
             } else {
@@ -127,18 +119,14 @@ pub fn evaluate_policy(
                 Logged {
                     reward,
                     propensity: c.propensity,
-                    target,
-                    q_logged: logged.value + paid_none,
-                    q_target: if probs.is_empty() {
-                        paid_none
-                    } else {
-                        q_target
-                    },
+                    target: est.target,
+                    q_logged: est.q_logged,
+                    q_target: est.q_target,
                 },
                 rec.ranked
                     .get(rec.greedy)
                     .is_some_and(|o| o.action.is_none()),
-                pos.is_none(),
+                !est.available,
             ));
         }
         out

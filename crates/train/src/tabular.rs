@@ -79,15 +79,20 @@ pub struct Prepared {
     pub excluded: Vec<(String, String)>,
 }
 
-/// Turns a table into features and labels, or says precisely why it cannot.
-pub fn prepare(table: &Table, opts: &TableOptions) -> Result<Prepared, TrainError> {
-    let path = table.path.clone();
-    let no_such = |column: &str, what| TrainError::NoSuchColumn {
-        path: path.clone(),
+/// The error for a column of `table` that does not exist, listing those that do.
+pub(crate) fn no_such_column(table: &Table, column: &str, what: &'static str) -> TrainError {
+    TrainError::NoSuchColumn {
+        path: table.path.clone(),
         column: column.to_owned(),
         what,
         columns: table.names.join(", "),
-    };
+    }
+}
+
+/// Turns a table into features and labels, or says precisely why it cannot.
+pub fn prepare(table: &Table, opts: &TableOptions) -> Result<Prepared, TrainError> {
+    let path = table.path.clone();
+    let no_such = |column: &str, what| no_such_column(table, column, what);
     let target = table
         .index_of(&opts.target)
         .ok_or_else(|| no_such(&opts.target, "the target"))?;

@@ -364,12 +364,7 @@ fn independence(values: &[f64], categorical: bool, arms: &[usize], n_arms: usize
 /// Trains the per-arm models and evaluates the learned policy on the held-out rows.
 pub fn evaluate_uplift(table: &Table, opts: &UpliftOptions) -> Result<UpliftReport, TrainError> {
     let path = table.path.clone();
-    let no_such = |column: &str, what| TrainError::NoSuchColumn {
-        path: path.clone(),
-        column: column.to_owned(),
-        what,
-        columns: table.names.join(", "),
-    };
+    let no_such = |column: &str, what| crate::tabular::no_such_column(table, column, what);
     let too_few = |what: String| TrainError::TooFew {
         path: path.clone(),
         what,
