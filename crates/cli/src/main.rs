@@ -8,6 +8,7 @@ mod models;
 mod plan;
 mod quickstart;
 mod recommend;
+mod serve;
 mod strategy;
 mod train;
 mod validate;
@@ -59,6 +60,10 @@ enum Command {
     /// The next contact for one account of a dataset (channel, local and UTC send time, tone,
     /// template, value, ranked alternatives, the probability it was chosen with), as JSON.
     Recommend(recommend::Args),
+    /// The inference service: score, recommend and decide eligibility over HTTP (JSON and Arrow),
+    /// from the registry's current bundles. `new-key` creates an API key; `openapi` prints the
+    /// API's document.
+    Serve(serve::Args),
     /// The model registry: list versions, promote one, roll back.
     Models(models::Args),
     /// Train models: `risk` from a dataset of the data contract, `table` from any CSV or Parquet
@@ -70,7 +75,7 @@ enum Command {
     Validate(validate::Args),
 }
 
-fn init_tracing(verbose: u8) {
+fn init_tracing(verbose: u8, json: bool) {
     let default = match verbose {
         0 => "info",
         1 => "debug",
@@ -78,17 +83,22 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
+        .with_target(false);
+    if json {
+        fmt.json().init();
+    } else {
+        fmt.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    let json = matches!(&cli.command, Command::Serve(a) if a.json_logs());
+    init_tracing(cli.verbose, json);
     let result = match cli.command {
         Command::Quickstart(args) => quickstart::run(args),
         Command::Generate(args) => generate::run(args),
@@ -97,6 +107,7 @@ fn main() -> ExitCode {
         Command::Models(args) => models::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Recommend(args) => recommend::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Eligibility(args) => eligibility::run(args),
         Command::Evaluate(cmd) => evaluate::run(cmd),
     };

@@ -154,6 +154,24 @@ impl Cell for DateTime<Utc> {
     }
 }
 
+/// An instant that may be absent.
+impl Cell for Option<DateTime<Utc>> {
+    type Builder = TimestampMicrosecondBuilder;
+    const NULLABLE: bool = true;
+    fn data_type() -> DataType {
+        DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into()))
+    }
+    fn builder(capacity: usize) -> TimestampMicrosecondBuilder {
+        TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone(UTC)
+    }
+    fn push(b: &mut TimestampMicrosecondBuilder, v: Option<DateTime<Utc>>) {
+        b.append_option(v.map(|v| v.timestamp_micros()));
+    }
+    fn finish(b: &mut TimestampMicrosecondBuilder) -> ArrayRef {
+        Arc::new(b.finish())
+    }
+}
+
 /// A wall-clock time with no zone (the customer's local time), as microseconds.
 impl Cell for NaiveDateTime {
     type Builder = TimestampMicrosecondBuilder;

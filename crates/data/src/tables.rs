@@ -356,6 +356,53 @@ table!(
     }
 );
 
+table!(
+    /// One decision of the inference service (`forbear serve`): a recommendation or an
+    /// eligibility decision with its inputs, outputs, model versions and propensity — the
+    /// service's decision log, rotated into `decisions-*.parquet` files. Not an input of the
+    /// contract: an output, listed here so its columns are declared once too.
+    Decision, DecisionBuilder, "decisions", simulator_only = false, {
+        /// Decision id (`GET /v1/decisions/{id}`).
+        decision_id: Text => "id",
+        /// `recommend` or `eligibility`.
+        kind: Text => "recommend, eligibility",
+        /// When it was made.
+        decided_at: DateTime<Utc> => "instant, UTC",
+        /// The request that asked for it (`x-request-id`).
+        request_id: Text => "id",
+        /// The account or applicant, as the caller named it.
+        account_id: Text => "id",
+        /// The decision day in the customer's time zone (UTC for eligibility).
+        decision_date: NaiveDate => "date",
+        /// What was decided: `channel/window/tone`, `none`, or `postpaid`/`prepaid`/`refer`.
+        action: Text => "name",
+        /// Channel of a contact.
+        channel: Option<Text> => "sms, email, push, messaging, ivr, agent_call, letter",
+        /// Send window of a contact, local time.
+        send_window: Option<Text> => "08-10, 10-12, 12-14, 14-17, 17-19, 19-21",
+        /// Tone of a contact.
+        tone: Option<Text> => "friendly, empathetic, neutral, firm",
+        /// When to send a contact.
+        send_at_utc: Option<DateTime<Utc>> => "instant, UTC",
+        /// Probability with which the action was chosen (1 without exploration).
+        propensity: f64 => "probability",
+        /// Expected value of the action over no contact (0 for eligibility).
+        value_base_minor: f64 => "minor units of the strategy's base currency",
+        /// Probability of going bad (eligibility).
+        probability: Option<f64> => "probability",
+        /// Credit limit granted (eligibility, postpaid).
+        credit_limit_minor: Option<i64> => "minor units",
+        /// Versions of the models and configuration that decided, as a JSON object.
+        model_versions: Text => "JSON",
+        /// The rules that applied, as a JSON array of strings.
+        rules: Text => "JSON",
+        /// The request as received, JSON.
+        input: Text => "JSON",
+        /// The response as sent, JSON.
+        output: Text => "JSON",
+    }
+);
+
 /// The specifications of every table, in the order they are documented.
 pub fn all_specs() -> Vec<TableSpec> {
     vec![

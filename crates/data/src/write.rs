@@ -48,9 +48,15 @@ impl<R: TableRow> std::fmt::Debug for TableWriter<R> {
 impl<R: TableRow> TableWriter<R> {
     /// Starts writing `{dir}/{table}.parquet` (through a partial file).
     pub fn create(dir: &Path) -> Result<Self, DataError> {
+        Self::create_as(dir, &R::spec().file_name())
+    }
+
+    /// Starts writing `{dir}/{file_name}` (through a partial file): for tables kept in several
+    /// files, such as the service's rotated decision log.
+    pub fn create_as(dir: &Path, file_name: &str) -> Result<Self, DataError> {
         let spec = R::spec();
-        let target = dir.join(spec.file_name());
-        let partial = dir.join(format!(".{}.partial", spec.file_name()));
+        let target = dir.join(file_name);
+        let partial = dir.join(format!(".{file_name}.partial"));
         let file = File::create(&partial).map_err(DataError::io(&partial))?;
         let writer = ArrowWriter::try_new(
             BufWriter::with_capacity(1 << 20, file),

@@ -173,6 +173,76 @@ impl Bundle {
         })
     }
 
+    /// Calibrated probabilities of the best model for every row of borrowed columns (an Arrow
+    /// batch, without a copy), in spec order.
+    pub fn predict_columns(&self, x: &crate::Columns<'_>) -> Result<Vec<f64>, crate::ModelError> {
+        let k = self
+            .models
+            .iter()
+            .position(|m| m.kind() == self.best)
+            .unwrap_or(0);
+        let mut p = self.models[k].predict_columns(x)?;
+        if let Some(c) = self.calibrators.get(k) {
+            p.iter_mut().for_each(|v| *v = c.apply(*v));
+        }
+        Ok(p)
+    }
+
+    /// The calibrated probability of the best model for one row of features (in spec order).
+    pub fn predict_row(&self, row: &[f64]) -> f64 {
+        let k = self
+            .models
+            .iter()
+            .position(|m| m.kind() == self.best)
+            .unwrap_or(0);
+        let p = self.models[k].predict_row(row);
+        match self.calibrators.get(k) {
+            Some(c) => c.apply(p),
+            None => p,
+        }
+    }
+
+    /// The principal reasons for one row, most adverse first, at most `top`, with categories
+    /// named as in training: TreeSHAP contributions of a tree model, points lost on a
+    /// scorecard (trees of bundles written before training counts were recorded fall back to
+    /// the bundle's scorecard).
+    pub fn explain(&self, row: &[f64], top: usize) -> Vec<crate::Reason> {
+        let Some(model) = self.best_model() else {
+            return Vec::new();
+        };
+        let value = |f: usize| row.get(f).copied().unwrap_or(f64::NAN);
+        let mut reasons = model.reasons(&value, top);
+        if reasons.is_empty()
+            && let Model::Gbm(g) = model
+            && !g.has_covers()
+            && let Some(card) = self
+                .models
+                .iter()
+                .find(|m| matches!(m, Model::Scorecard(_)))
+        {
+            reasons = card.reasons(&value, top);
+        }
+        for r in &mut reasons {
+            let name = self
+                .spec
+                .features
+                .iter()
+                .find(|f| f.name == r.feature)
+                .and_then(|f| match &f.kind {
+                    crate::FeatureKind::Categorical { categories } if r.value >= 0.0 => {
+                        categories.get(r.value as usize).cloned()
+                    }
+                    _ => None,
+                });
+            if let Some(name) = name {
+                r.text = r
+                    .text
+                    .replacen(&format!("= {}", r.value), &format!("= {name}"), 1);
+            }
+        }
+        reasons
+    }
+
     /// Fails unless the bundle's features are exactly `expected`.
     pub fn check_spec(&self, dir: &Path, expected: &FeatureSpec) -> Result<(), BundleError> {
         if &self.spec == expected {
@@ -183,5 +253,24 @@ impl Bundle {
             expected: expected.names().join(", "),
             found: self.spec.names().join(", "),
         })
+    }
+}
+
+/// A probability of going bad as a score in points on the usual scale: 600 points at good:bad
+/// odds of 50:1, 20 more points for every doubling of the odds (higher is safer).
+pub fn score_points(p: f64) -> f64 {
+    let p = p.clamp(1e-9, 1.0 - 1e-9);
+    600.0 + 20.0 / std::f64::consts::LN_2 * (((1.0 - p) / p) / 50.0).ln()
+}
+
+/// The risk band of a probability of going bad: `A` below 2 %, `B` below 5 %, `C` below 10 %,
+/// `D` below 20 %, `E` from 20 %.
+pub fn risk_band(p: f64) -> &'static str {
+    match p {
+        p if p < 0.02 => "A",
+        p if p < 0.05 => "B",
+        p if p < 0.10 => "C",
+        p if p < 0.20 => "D",
+        _ => "E",
     }
 }

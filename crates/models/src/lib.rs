@@ -27,7 +27,7 @@ pub mod scorecard;
 pub mod shap;
 pub mod spec;
 
-pub use bundle::{Bundle, BundleError};
+pub use bundle::{Bundle, BundleError, risk_band, score_points};
 pub use calibration::Platt;
 pub use error::ModelError;
 pub use gbm::{CompiledGbm, Gbm, GbmParams};

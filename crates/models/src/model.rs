@@ -31,6 +31,23 @@ impl Model {
         }
     }
 
+    /// Probability of the bad outcome for one row (features in input order; `NaN` missing).
+    pub fn predict_row(&self, row: &[f64]) -> f64 {
+        match self {
+            Model::Gbm(m) => {
+                crate::logistic::sigmoid(m.raw_score(&|f| row.get(f).copied().unwrap_or(f64::NAN)))
+            }
+            Model::Scorecard(m) => {
+                let cols: Vec<&[f64]> = row.iter().map(std::slice::from_ref).collect();
+                Columns::new(cols)
+                    .and_then(|c| m.predict_columns(&c))
+                    .ok()
+                    .and_then(|p| p.first().copied())
+                    .unwrap_or(f64::NAN)
+            }
+        }
+    }
+
     /// Probabilities of the bad outcome for every row of borrowed columns (no copy).
     pub fn predict_columns(&self, x: &Columns<'_>) -> Result<Vec<f64>, ModelError> {
         match self {

@@ -4,10 +4,11 @@
 //! The simulator knows more (a hardship spell the customer never declared); a system running on
 //! its own records knows this much, and the rules are applied to it.
 
-use chrono::{Duration, NaiveDate};
-use forbear_core::TimeZone;
+use crate::recommend::Situation;
+use chrono::{Duration, NaiveDate, NaiveTime};
 use forbear_core::rules::{ChannelSet, ContactFacts, PastContact};
-use forbear_features::AccountHistory;
+use forbear_core::{Currency, CustomerType, Money, TimeZone};
+use forbear_features::{AccountHistory, DpdSeries, ResponseState};
 
 /// The rules' facts of one account on a day, owned.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +75,78 @@ impl KnownFacts {
             statutory_hold: self.statutory_hold,
             hardship: self.hardship,
             recent: &self.recent,
+        }
+    }
+}
+
+/// One account on one day, as the recommender sees it: the response state, the facts the rules
+/// need and the balance — built the same way for a dataset (`forbear plan`, `evaluate policy`)
+/// and for a request to the service.
+#[derive(Debug, Clone)]
+pub struct AccountDay {
+    /// Account id.
+    pub id: i64,
+    /// State on the morning of the day.
+    pub state: ResponseState,
+    /// What the rules need.
+    pub facts: KnownFacts,
+    /// Amount due and unpaid on the evening before.
+    pub balance: Money,
+    /// Customer type.
+    pub customer_type: CustomerType,
+    /// Language of messages.
+    pub language: String,
+}
+
+impl AccountDay {
+    /// The account on local `date` from its records known by the evening before (`h` sorted);
+    /// `None` when it was not open yet or had no bill. `series` may be given when already built
+    /// (it must reach the day before).
+    #[allow(clippy::too_many_arguments)]
+    pub fn of(
+        id: i64,
+        h: &AccountHistory,
+        date: NaiveDate,
+        zone: TimeZone,
+        consent: ChannelSet,
+        currency: Currency,
+        language: &str,
+        series: Option<&DpdSeries>,
+    ) -> Option<AccountDay> {
+        if h.facts.opened_on >= date {
+            return None;
+        }
+        let first = h.bills.first()?.issued_on;
+        let eve = date - Duration::days(1);
+        let built;
+        let series = match series {
+            Some(s) => s,
+            None => {
+                built = DpdSeries::new(h, first.min(eve), eve);
+                &built
+            }
+        };
+        let balance = (series.billed(eve) - series.covered(eve)).max(0);
+        Some(AccountDay {
+            id,
+            state: ResponseState::at(h, series, date, zone),
+            facts: KnownFacts::of(h, date, zone, consent),
+            balance: Money::new(balance, currency),
+            customer_type: h.facts.customer_type,
+            language: language.to_owned(),
+        })
+    }
+
+    /// The recommender's view of it, deciding from the start of the local day.
+    pub fn situation(&self) -> Situation<'_> {
+        Situation {
+            account: self.id,
+            state: &self.state,
+            facts: self.facts.facts(),
+            balance: self.balance,
+            customer_type: self.customer_type,
+            language: &self.language,
+            not_before: self.facts.zone.at(self.state.date(), NaiveTime::MIN),
         }
     }
 }

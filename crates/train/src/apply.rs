@@ -3,7 +3,7 @@
 
 use crate::TrainError;
 use forbear_data::{Column, Table};
-use forbear_models::{Bundle, FeatureKind, FeatureMatrix, Model, RawValue};
+use forbear_models::{Bundle, FeatureMatrix, RawValue};
 
 /// What a bundle says of every row of a table.
 #[derive(Debug, Clone)]
@@ -51,52 +51,18 @@ pub fn score_table(bundle: &Bundle, table: &Table, top: usize) -> Result<Scored,
         source,
     };
     let x = FeatureMatrix::new(bundle.spec.names(), columns).map_err(model_error)?;
-    let model = bundle.best_model().ok_or_else(|| TrainError::NoFeature {
-        path: table.path.clone(),
-        details: format!("the bundle has no model of its best kind {:?}", bundle.best),
-    })?;
     // Calibrated probabilities: expected bad rates in a trade-off are read as rates.
     let probability = bundle.predict(&x).map_err(model_error)?;
-    // Reasons from the deciding model (TreeSHAP for trees, points lost for a scorecard); trees
-    // of bundles written before training counts were recorded fall back to the scorecard.
-    let explainer = if x.rows() > 0 && model.reasons(&|f| x.column(f)[0], 1).is_empty() {
-        bundle
-            .models
-            .iter()
-            .find(|m| matches!(m, Model::Scorecard(_)))
-            .unwrap_or(model)
-    } else {
-        model
-    };
-    // Category codes back to the names the table used.
-    let category = |feature: &str, value: f64| -> Option<String> {
-        bundle
-            .spec
-            .features
-            .iter()
-            .find(|f| f.name == feature)
-            .and_then(|f| match &f.kind {
-                FeatureKind::Categorical { categories } if value >= 0.0 => {
-                    categories.get(value as usize).cloned()
-                }
-                _ => None,
-            })
-    };
+    let mut row = vec![0.0; x.features()];
     let reasons = (0..x.rows())
         .map(|i| {
-            explainer
-                .reasons(&|f| x.column(f)[i], top)
+            for (f, v) in row.iter_mut().enumerate() {
+                *v = x.column(f)[i];
+            }
+            bundle
+                .explain(&row, top)
                 .into_iter()
-                .map(|r| {
-                    let text = match category(&r.feature, r.value) {
-                        Some(name) => {
-                            r.text
-                                .replacen(&format!("= {}", r.value), &format!("= {name}"), 1)
-                        }
-                        None => r.text,
-                    };
-                    format!("{}: {text}", r.code)
-                })
+                .map(|r| format!("{}: {}", r.code, r.text))
                 .collect()
         })
         .collect();
