@@ -3,6 +3,7 @@
 mod cli;
 mod layout;
 mod sample;
+mod serve;
 mod strategy;
 
 use std::path::{Path, PathBuf};

@@ -71,6 +71,21 @@ fn check_batch(state: &AppState, n: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Runs a batch off the async workers, so that other requests keep being answered and the
+/// request timeout can fire while it works (single items take microseconds and run inline).
+async fn blocking<R: Send + 'static>(
+    f: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        ApiError(Problem::new(
+            500,
+            "internal",
+            "Internal error",
+            e.to_string(),
+        ))
+    })
+}
+
 fn batch<T, R>(
     items: &[T],
     mut one: impl FnMut(&T) -> Result<(R, String), Problem>,
@@ -113,7 +128,7 @@ async fn score_batch(
 ) -> Result<Response, ApiError> {
     check_batch(&s, req.items.len())?;
     let snap = s.snapshot();
-    let (r, v) = batch(&req.items, |item| decide::score(&snap, item));
+    let (r, v) = blocking(move || batch(&req.items, |item| decide::score(&snap, item))).await?;
     Ok(with_label(r, v))
 }
 
@@ -142,9 +157,12 @@ async fn recommend_batch(
 ) -> Result<Response, ApiError> {
     check_batch(&s, req.items.len())?;
     let snap = s.snapshot();
-    let (r, v) = batch(&req.items, |item| {
-        decide::recommend(&s, &snap, item, &rid.0)
-    });
+    let (r, v) = blocking(move || {
+        batch(&req.items, |item| {
+            decide::recommend(&s, &snap, item, &rid.0)
+        })
+    })
+    .await?;
     Ok(with_label(r, v))
 }
 
@@ -173,9 +191,12 @@ async fn eligibility_batch(
 ) -> Result<Response, ApiError> {
     check_batch(&s, req.items.len())?;
     let snap = s.snapshot();
-    let (r, v) = batch(&req.items, |item| {
-        decide::eligibility(&s, &snap, item, &rid.0)
-    });
+    let (r, v) = blocking(move || {
+        batch(&req.items, |item| {
+            decide::eligibility(&s, &snap, item, &rid.0)
+        })
+    })
+    .await?;
     Ok(with_label(r, v))
 }
 
