@@ -4,12 +4,11 @@
 //! against the routes.
 
 use forbear_api::{
-    AccountRef, AccountState, EligibilityRequest, FeatureValue, ItemResult, RecommendRequest,
-    ScoreRequest,
+    AccountRef, AccountState, EligibilityRequest, FeatureValue, Features, ItemResult,
+    RecommendRequest, ScoreRequest,
 };
 use forbear_client::Client;
 use forbear_serve::{ApiKey, Role, ServeConfig};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -105,7 +104,7 @@ fn account() -> AccountState {
     serde_json::from_str(&text).unwrap()
 }
 
-fn risk_features(c: &Client, rt: &Service) -> HashMap<String, FeatureValue> {
+fn risk_features(c: &Client, rt: &Service) -> Features {
     // Every feature of the risk model, as numbers (categories by their code's name).
     let models = rt.block(c.models()).unwrap();
     let risk = models.models.iter().find(|m| m.name == "risk").unwrap();
@@ -160,7 +159,7 @@ fn every_endpoint_answers_through_the_typed_client() {
     assert_eq!(from_features.reasons.len(), 2);
     // Overdue 35 days against 1: a higher probability means a lower score.
     let mut calm = features.clone();
-    calm.insert("dpd_now".into(), FeatureValue::Number(0.0));
+    calm.insert("dpd_now", FeatureValue::Number(0.0));
     let calm = svc
         .block(c.score(&ScoreRequest {
             features: Some(calm),
@@ -320,7 +319,7 @@ fn arrow_bulk_scoring_round_trips() {
         .unwrap();
     assert!(p.values().iter().all(|v| (0.0..=1.0).contains(v)));
     // The same row scored as JSON gives the same probability.
-    let mut features: HashMap<String, FeatureValue> = HashMap::new();
+    let mut features = Features::default();
     for f in &risk.features {
         let v = match f.as_str() {
             "customer_type" | "service_level" | "product" | "age_band" => FeatureValue::Null,

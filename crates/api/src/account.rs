@@ -2,13 +2,13 @@
 //! eligibility requests and responses built on them.
 
 use crate::schema;
-use crate::{AccountRef, FeatureValue};
+use crate::{AccountRef, Features};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use forbear_core::{
     AgeBand, Channel, Currency, CustomerType, Product, SendWindow, ServiceLevel, TimeZone, Tone,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 /// A bill.
@@ -282,7 +282,7 @@ pub struct EligibilityRequest {
     pub days_since_write_off: Option<u32>,
     /// The model's features.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub features: Option<HashMap<String, FeatureValue>>,
+    pub features: Option<Features>,
     /// The account's facts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<AccountState>,

@@ -20,7 +20,7 @@ pub use account::{
 };
 pub use admin::{DecisionRecord, Health, ModelInfo, ModelsResponse, ReloadRefused, ReloadResponse};
 pub use problem::{FieldError, Problem};
-pub use score::{AccountRef, FeatureValue, Reason, ScoreRequest, ScoreResponse};
+pub use score::{AccountRef, Explain, FeatureValue, Features, Reason, ScoreRequest, ScoreResponse};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

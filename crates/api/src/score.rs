@@ -2,7 +2,6 @@
 
 use crate::AccountState;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::collections::HashMap;
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
 use utoipa::openapi::{RefOr, Schema};
@@ -145,6 +144,102 @@ impl utoipa::PartialSchema for FeatureValue {
 }
 impl ToSchema for FeatureValue {}
 
+/// Feature values by name, in the order sent (a JSON object; a name given twice is refused).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Features(pub Vec<(String, FeatureValue)>);
+
+impl Features {
+    /// Sets a feature's value (replacing an earlier one).
+    pub fn insert(&mut self, name: impl Into<String>, value: FeatureValue) {
+        let name = name.into();
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((name, value)),
+        }
+    }
+
+    /// A feature's value.
+    pub fn get(&self, name: &str) -> Option<&FeatureValue> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// Whether a feature is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Number of features.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<(String, FeatureValue)> for Features {
+    fn from_iter<I: IntoIterator<Item = (String, FeatureValue)>>(iter: I) -> Self {
+        let mut f = Features::default();
+        for (k, v) in iter {
+            f.insert(k, v);
+        }
+        f
+    }
+}
+
+impl Serialize for Features {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Features {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Features;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of feature values by name")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Features, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(32));
+                while let Some((k, v)) = map.next_entry::<String, FeatureValue>()? {
+                    if out.iter().any(|(n, _): &(String, FeatureValue)| *n == k) {
+                        return Err(serde::de::Error::custom(format!(
+                            "feature {k:?} is given twice"
+                        )));
+                    }
+                    out.push((k, v));
+                }
+                Ok(Features(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl utoipa::PartialSchema for Features {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .additional_properties(Some(FeatureValue::schema()))
+            .description(Some(
+                "Feature values by the model's column names: a number, a category's name, or null for missing.",
+            ))
+            .into()
+    }
+}
+impl ToSchema for Features {}
+
 /// Score one account: from ready features (`features`, what a data scientist has) for any
 /// model of the registry, or from raw facts (`account`, what a collections engine knows) for
 /// the delinquency-risk model. Exactly one of the two.
@@ -160,13 +255,29 @@ pub struct ScoreRequest {
     /// Feature values by the model's column names; `null` for missing. Every feature of the
     /// model must be present, and no other.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub features: Option<HashMap<String, FeatureValue>>,
+    pub features: Option<Features>,
     /// The account's raw facts; the risk features are computed from them as in training.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<AccountState>,
     /// How many reasons to return (0–10, default 4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasons: Option<u8>,
+    /// How reasons of a tree model are computed (default `path`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explain: Option<Explain>,
+}
+
+/// How the reasons of a tree model are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Explain {
+    /// Path attributions: the change of expected log-odds at each split on the account's path,
+    /// credited to the split's feature — one walk per tree, a prediction's cost.
+    #[default]
+    Path,
+    /// Exact TreeSHAP contributions (what eligibility decisions use): consistent, and some
+    /// hundred times the cost.
+    Treeshap,
 }
 
 /// A principal reason for a score, most adverse first.

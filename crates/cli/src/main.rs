@@ -14,6 +14,9 @@ mod train;
 mod validate;
 
 use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 /// forbear — customer-centric collections: risk and channel-response models, an inference

@@ -222,7 +222,48 @@ impl Bundle {
         {
             reasons = card.reasons(&value, top);
         }
-        for r in &mut reasons {
+        self.name_categories(&mut reasons);
+        reasons
+    }
+
+    /// The calibrated probability and `top` reasons of one row, by path attributions when the
+    /// best model is a tree model and `fast` holds its node expectations (one walk per tree
+    /// both predicts and explains: the service's default for `/v1/score`), else as
+    /// [`Bundle::predict_row`] and [`Bundle::explain`].
+    pub fn predict_explain_fast(
+        &self,
+        row: &[f64],
+        top: usize,
+        fast: Option<&crate::shap::NodeExpectations>,
+    ) -> (f64, Vec<crate::Reason>) {
+        let k = self
+            .models
+            .iter()
+            .position(|m| m.kind() == self.best)
+            .unwrap_or(0);
+        match (&self.models[k], fast) {
+            (Model::Gbm(g), Some(e)) => {
+                let (phi, raw) = g.path_contributions(e, row);
+                let p = crate::logistic::sigmoid(raw);
+                let p = match self.calibrators.get(k) {
+                    Some(c) => c.apply(p),
+                    None => p,
+                };
+                let value = |f: usize| row.get(f).copied().unwrap_or(f64::NAN);
+                let mut reasons = if top == 0 {
+                    Vec::new()
+                } else {
+                    crate::model::tree_reasons(g, &phi, &value, top)
+                };
+                self.name_categories(&mut reasons);
+                (p, reasons)
+            }
+            _ => (self.predict_row(row), self.explain(row, top)),
+        }
+    }
+
+    fn name_categories(&self, reasons: &mut [crate::Reason]) {
+        for r in reasons {
             let name = self
                 .spec
                 .features
@@ -240,7 +281,6 @@ impl Bundle {
                     .replacen(&format!("= {}", r.value), &format!("= {name}"), 1);
             }
         }
-        reasons
     }
 
     /// Fails unless the bundle's features are exactly `expected`.

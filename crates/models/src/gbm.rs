@@ -311,7 +311,7 @@ impl Gbm {
         }
         // Rows go through in blocks copied row-major into a small buffer, so every node reads its
         // feature from L1 cache; within a block, tree by tree, eight rows at a time, each walking
-        // a fixed number of steps (leaves loop to themselves): no unpredictable branch, and eight
+        // at most the tree's depth in steps (leaves loop to themselves): no unpredictable branch, and eight
         // independent walks for the processor to overlap.
         const BLOCK: usize = 128;
         const LANES: usize = 8;
@@ -327,14 +327,20 @@ impl Gbm {
                 }
             }
             for t in &flat {
+                let internal = t.internal as u32;
                 for (g, lane_rows) in chunk.chunks_mut(LANES).enumerate() {
                     let mut k = [0u32; LANES];
+                    // Leaves loop to themselves; stop once every lane sits on one (paths are
+                    // mostly shorter than the deepest leaf).
                     for _ in 0..t.depth {
                         for (q, kq) in k.iter_mut().enumerate().take(lane_rows.len()) {
                             let n = &t.nodes[*kq as usize];
                             let v = buf[(g * LANES + q) * width + n.feature as usize];
                             let left = (v <= n.threshold) | (v.is_nan() & n.missing_left);
                             *kq = n.next[usize::from(left)];
+                        }
+                        if k.iter().all(|kq| *kq >= internal) {
+                            break;
                         }
                     }
                     for (q, r) in lane_rows.iter_mut().enumerate() {

@@ -77,35 +77,7 @@ impl Model {
                 if !g.has_covers() {
                     return Vec::new();
                 }
-                let points_per_log_odds = 20.0 / std::f64::consts::LN_2;
-                let mut phi: Vec<(usize, f64)> = g
-                    .contributions(row)
-                    .into_iter()
-                    .enumerate()
-                    .filter(|(_, c)| *c > 0.0)
-                    .collect();
-                phi.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-                phi.into_iter()
-                    .take(top)
-                    .map(|(f, c)| {
-                        let name = &g.features[f];
-                        let value = row(f);
-                        let shown = if value.is_nan() {
-                            "missing".to_owned()
-                        } else {
-                            format!("{value}")
-                        };
-                        Reason {
-                            code: format!("T{f:02}-{name}"),
-                            feature: name.clone(),
-                            value,
-                            points_lost: c * points_per_log_odds,
-                            text: format!(
-                                "{name} = {shown} raises the log-odds of going bad by {c:.3}"
-                            ),
-                        }
-                    })
-                    .collect()
+                tree_reasons(g, &g.contributions(row), row, top)
             }
         }
     }
@@ -128,4 +100,37 @@ impl Model {
             }
         }
     }
+}
+
+/// The reasons of a tree model from its per-feature contributions to one row's log-odds: the
+/// features that raised it most, as scorecard points (20 per doubling of the odds), coded `T`,
+/// the feature's input index (two digits), `-`, its name.
+pub fn tree_reasons(g: &Gbm, phi: &[f64], row: &dyn Fn(usize) -> f64, top: usize) -> Vec<Reason> {
+    let points_per_log_odds = 20.0 / std::f64::consts::LN_2;
+    let mut up: Vec<(usize, f64)> = phi
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, c)| *c > 0.0)
+        .collect();
+    up.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    up.into_iter()
+        .take(top)
+        .map(|(f, c)| {
+            let name = &g.features[f];
+            let value = row(f);
+            let shown = if value.is_nan() {
+                "missing".to_owned()
+            } else {
+                format!("{value}")
+            };
+            Reason {
+                code: format!("T{f:02}-{name}"),
+                feature: name.clone(),
+                value,
+                points_lost: c * points_per_log_odds,
+                text: format!("{name} = {shown} raises the log-odds of going bad by {c:.3}"),
+            }
+        })
+        .collect()
 }

@@ -45,7 +45,7 @@ fn model<'a>(snap: &'a Snapshot, name: Option<&str>) -> Result<&'a Arc<TabularMo
 /// A row and where it came from: a request's features, or an account's facts.
 fn row_of(
     m: &TabularModel,
-    features: Option<&std::collections::HashMap<String, forbear_api::FeatureValue>>,
+    features: Option<&forbear_api::Features>,
     account: Option<&forbear_api::AccountState>,
 ) -> Result<(Vec<f64>, Option<facts::Checked>), Problem> {
     match (features, account) {
@@ -87,7 +87,7 @@ pub fn score(snap: &Snapshot, req: &ScoreRequest) -> Result<(ScoreResponse, Stri
         score,
         band,
         reasons,
-    } = m.score(&row, usize::from(top));
+    } = m.score(&row, usize::from(top), req.explain.unwrap_or_default());
     Ok((
         ScoreResponse {
             account_id: req.account_id.clone(),
@@ -271,7 +271,8 @@ pub fn eligibility(
         .tenure_months
         .or_else(|| checked.as_ref().map(facts::Checked::tenure_months))
         .unwrap_or(f64::INFINITY);
-    let s = m.score(&row, 4);
+    // A credit decision's reasons are exact TreeSHAP contributions.
+    let s = m.score(&row, 4, forbear_api::Explain::Treeshap);
     let model_reasons: Vec<String> = s
         .reasons
         .iter()

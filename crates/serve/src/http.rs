@@ -70,6 +70,10 @@ pub fn is_json(headers: &HeaderMap) -> bool {
 
 /// Parses JSON bytes into `T`, naming the field at fault.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    // The common case pays nothing for paths; a refused body is parsed again to name the field.
+    if let Ok(v) = serde_json::from_slice(bytes) {
+        return Ok(v);
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(de) {
         Ok(v) => Ok(v),
@@ -177,12 +181,11 @@ pub async fn guard(State(state): State<Arc<AppState>>, mut req: Request, next: N
         Some(v) if valid_request_id(v) => Arc::from(v),
         _ => Arc::from(state.next_id("r").as_str()),
     };
-    let endpoint = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_owned();
-    let path = req.uri().path().to_owned();
+    // The route's pattern (`/v1/decisions/{id}`): a cheap clone, and no caller-chosen text in
+    // metrics labels or logs.
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let endpoint = matched.as_ref().map_or("unmatched", |p| p.as_str());
+    let path = endpoint;
     let mut response = 'answer: {
         let Ok(_permit) = state.limit.clone().try_acquire_owned() else {
             let mut r = problem_response(&Problem::new(
@@ -198,7 +201,7 @@ pub async fn guard(State(state): State<Arc<AppState>>, mut req: Request, next: N
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             break 'answer r;
         };
-        if let Some(role) = required_role(&path)
+        if let Some(role) = required_role(path)
             && !state.config.dev
         {
             match state.authenticate(presented_key(req.headers())) {
@@ -256,7 +259,7 @@ pub async fn guard(State(state): State<Arc<AppState>>, mut req: Request, next: N
         .map_or("", |m| m.0.as_str());
     state
         .metrics
-        .request(&endpoint, status, version, started.elapsed().as_secs_f64());
+        .request(endpoint, status, version, started.elapsed().as_secs_f64());
     if let Ok(v) = HeaderValue::from_str(&rid) {
         response.headers_mut().insert(REQUEST_ID, v);
     }

@@ -8,7 +8,7 @@
 
 use crate::config::ServeConfig;
 use chrono::{DateTime, Utc};
-use forbear_api::{FeatureValue, ModelInfo, Problem};
+use forbear_api::{Explain, FeatureValue, Features, ModelInfo, Problem};
 use forbear_features::RISK_FEATURES;
 use forbear_models::eligibility::Policy;
 use forbear_models::{Bundle, RawValue, Registry};
@@ -47,6 +47,8 @@ pub struct TabularModel {
     pub checksum: String,
     /// When it was loaded.
     pub loaded_at: DateTime<Utc>,
+    /// Node expectations of a tree model, for path attributions.
+    pub fast: Option<forbear_models::shap::NodeExpectations>,
 }
 
 /// A scored row.
@@ -64,20 +66,28 @@ pub struct RowScore {
 
 impl TabularModel {
     /// Encodes a request's features (all of the model's, no others) into a row.
-    pub fn encode(&self, features: &HashMap<String, FeatureValue>) -> Result<Vec<f64>, Problem> {
+    pub fn encode(&self, features: &Features) -> Result<Vec<f64>, Problem> {
         let spec = &self.bundle.spec;
-        let mut row = vec![f64::NAN; spec.features.len()];
+        let width = spec.features.len();
+        let mut row = vec![f64::NAN; width];
         let mut seen = 0;
-        for (name, value) in features {
-            let Some(&k) = self.columns.get(name) else {
-                return Err(Problem::invalid(
-                    format!("features.{name}"),
-                    format!(
-                        "model {} has no feature {name:?}; its features are: {}",
-                        self.name,
-                        spec.names().join(", ")
-                    ),
-                ));
+        for (i, (name, value)) in features.0.iter().enumerate() {
+            // Clients mostly send the model's order: try the same position first.
+            let k = match spec.features.get(i) {
+                Some(f) if f.name == *name => i,
+                _ => match self.columns.get(name) {
+                    Some(&k) => k,
+                    None => {
+                        return Err(Problem::invalid(
+                            format!("features.{name}"),
+                            format!(
+                                "model {} has no feature {name:?}; its features are: {}",
+                                self.name,
+                                spec.names().join(", ")
+                            ),
+                        ));
+                    }
+                },
             };
             let raw = match value {
                 FeatureValue::Number(x) => RawValue::Number(*x),
@@ -89,11 +99,11 @@ impl TabularModel {
                 .map_err(|e| Problem::invalid(format!("features.{name}"), e.to_string()))?;
             seen += 1;
         }
-        if seen < row.len() {
+        if seen < width {
             let missing: Vec<&str> = spec
                 .features
                 .iter()
-                .filter(|f| !features.contains_key(&f.name))
+                .filter(|f| !features.contains(&f.name))
                 .map(|f| f.name.as_str())
                 .collect();
             return Err(Problem::invalid(
@@ -109,23 +119,23 @@ impl TabularModel {
         Ok(row)
     }
 
-    /// Scores an encoded row with `top` reasons.
-    pub fn score(&self, row: &[f64], top: usize) -> RowScore {
-        let probability = self.bundle.predict_row(row);
-        let reasons = if top == 0 {
-            Vec::new()
-        } else {
-            self.bundle
-                .explain(row, top)
-                .into_iter()
-                .map(|r| forbear_api::Reason {
-                    code: r.code,
-                    feature: r.feature,
-                    text: r.text,
-                    points_lost: (r.points_lost * 100.0).round() / 100.0,
-                })
-                .collect()
+    /// Scores an encoded row with `top` reasons, by path attributions or exact TreeSHAP.
+    pub fn score(&self, row: &[f64], top: usize, how: Explain) -> RowScore {
+        let (probability, reasons) = match how {
+            Explain::Path => self
+                .bundle
+                .predict_explain_fast(row, top, self.fast.as_ref()),
+            Explain::Treeshap => (self.bundle.predict_row(row), self.bundle.explain(row, top)),
         };
+        let reasons = reasons
+            .into_iter()
+            .map(|r| forbear_api::Reason {
+                code: r.code,
+                feature: r.feature,
+                text: r.text,
+                points_lost: (r.points_lost * 100.0).round() / 100.0,
+            })
+            .collect();
         RowScore {
             probability,
             score: (forbear_models::score_points(probability) * 10.0).round() / 10.0,
@@ -271,9 +281,14 @@ pub fn load_tabular(name: &str, version: &str, dir: &Path) -> Result<TabularMode
         .enumerate()
         .map(|(k, f)| (f.name.clone(), k))
         .collect();
+    let fast = match bundle.best_model() {
+        Some(forbear_models::Model::Gbm(g)) => g.node_expectations(),
+        _ => None,
+    };
     Ok(TabularModel {
         name: name.to_owned(),
         version: version.to_owned(),
+        fast,
         checksum: checksum(dir)?,
         bundle,
         columns,

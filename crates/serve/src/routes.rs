@@ -51,7 +51,25 @@ impl utoipa::Modify for Security {
 }
 
 fn with_label<T: serde::Serialize>(body: T, version: String) -> Response {
-    let mut r = Json(body).into_response();
+    // Serialized into a buffer sized for a typical answer (axum's `Json` starts at 128 bytes
+    // and grows).
+    let mut buf = Vec::with_capacity(1024);
+    let mut r = match serde_json::to_writer(&mut buf, &body) {
+        Ok(()) => {
+            let mut r = buf.into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        }
+        Err(e) => problem_response(&Problem::new(
+            500,
+            "internal",
+            "Cannot write the answer",
+            e.to_string(),
+        )),
+    };
     r.extensions_mut().insert(ModelLabel(version));
     r
 }

@@ -33,6 +33,7 @@ pub struct AppState {
     pub limit: Arc<tokio::sync::Semaphore>,
     reloading: tokio::sync::Mutex<()>,
     ids: AtomicU64,
+    started_ms: i64,
     instance: u64,
     /// Shutting down: `/readyz` says so.
     pub draining: AtomicBool,
@@ -86,6 +87,7 @@ impl AppState {
             keys,
             reloading: tokio::sync::Mutex::new(()),
             ids: AtomicU64::new(0),
+            started_ms: chrono::Utc::now().timestamp_millis(),
             instance: instance & 0xff_ffff,
             draining: AtomicBool::new(false),
         }
@@ -113,11 +115,10 @@ impl AppState {
             .map(|k| (k.name.as_str(), k.role))
     }
 
-    /// A new unique id with a prefix: time in ms, this process's instance and a counter.
+    /// A new unique id with a prefix: the process's start (ms) and instance, and a counter.
     pub fn next_id(&self, prefix: &str) -> String {
-        let ms = chrono::Utc::now().timestamp_millis();
         let n = self.ids.fetch_add(1, Ordering::Relaxed);
-        format!("{prefix}-{ms:x}-{:06x}-{n:x}", self.instance)
+        format!("{prefix}-{:x}-{:06x}-{n:x}", self.started_ms, self.instance)
     }
 
     /// Loads the registry again, verifies everything, and swaps the snapshot; on any failure
