@@ -899,3 +899,73 @@ fn the_openapi_document_matches_the_routes_and_the_committed_copy() {
         assert!(paths.contains_key(p), "{p} is not documented");
     }
 }
+
+#[test]
+fn path_attributions_agree_with_treeshap_on_the_taiwan_data() {
+    // The service's default reasons (path attributions) against exact TreeSHAP, on a model
+    // trained by `forbear train table` on the Taiwan credit-card data.
+    let data = crate::root().join("../shared/data/taiwan-credit-default.csv");
+    if !data.is_file() {
+        eprintln!("skipped: {} is absent", data.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("taiwan");
+    let o = crate::forbear(&[
+        "train",
+        "table",
+        "--input",
+        data.to_str().unwrap(),
+        "--target",
+        "default.payment.next.month",
+        "--drop",
+        "ID",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", crate::text(&o));
+    let bundle = forbear_models::Bundle::load(&out).unwrap();
+    let forbear_models::Model::Gbm(g) = bundle.best_model().unwrap() else {
+        eprintln!("skipped: the best model is not a tree model");
+        return;
+    };
+    let fast = g.node_expectations().unwrap();
+    let table = forbear_data::read_table(&data).unwrap();
+    let columns: Vec<&forbear_data::Column> = bundle
+        .spec
+        .names()
+        .iter()
+        .map(|n| &table.columns[table.index_of(n).unwrap()])
+        .collect();
+    let (mut top1, mut overlap, mut rows, mut with_reasons) = (0usize, 0usize, 0usize, 0usize);
+    for i in (0..table.rows()).step_by(15) {
+        let row: Vec<f64> = columns
+            .iter()
+            .map(|c| match c {
+                forbear_data::Column::Numeric(v) => v[i],
+                forbear_data::Column::Text(_) => f64::NAN,
+            })
+            .collect();
+        let (p, fast_reasons) = bundle.predict_explain_fast(&row, 4, Some(&fast));
+        assert!((p - bundle.predict_row(&row)).abs() < 1e-12);
+        let exact = bundle.explain(&row, 4);
+        rows += 1;
+        if exact.is_empty() || fast_reasons.is_empty() {
+            continue;
+        }
+        with_reasons += 1;
+        top1 += usize::from(exact[0].feature == fast_reasons[0].feature);
+        overlap += fast_reasons
+            .iter()
+            .filter(|r| exact.iter().any(|e| e.feature == r.feature))
+            .count();
+    }
+    let top1_rate = top1 as f64 / with_reasons as f64;
+    let overlap_rate = overlap as f64 / (4 * with_reasons) as f64;
+    eprintln!(
+        "path attributions vs TreeSHAP on {rows} Taiwan rows ({with_reasons} with reasons): top reason equal {:.1} %, top-4 overlap {:.1} %",
+        100.0 * top1_rate,
+        100.0 * overlap_rate
+    );
+    assert!(top1_rate > 0.6 && overlap_rate > 0.6, "{top1_rate} {overlap_rate}");
+}
