@@ -437,6 +437,11 @@ fn keys_never_reach_the_logs() {
             .unwrap();
         assert_eq!(right.status().as_u16(), 200);
     });
+    // SIGHUP reloads the models (nothing changed: no version moves, but a reload is logged).
+    let _ = std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
     // SIGTERM: a graceful stop.
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -445,6 +450,7 @@ fn keys_never_reach_the_logs() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("decision log flushed"), "{log}");
+    assert!(log.contains("SIGHUP: reloading models") && log.contains("models reloaded"), "{log}");
     assert!(
         !log.contains(SCORER) && !log.contains("fbk_not_a_key_9876"),
         "{log}"
