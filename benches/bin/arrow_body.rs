@@ -18,11 +18,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let keep: Vec<usize> = (0..table.names.len())
         .filter(|&k| {
             let n = &table.names[k];
-            n != "ID" && n != "default.payment.next.month" && matches!(table.columns[k], Column::Numeric(_))
+            n != "ID"
+                && n != "default.payment.next.month"
+                && matches!(table.columns[k], Column::Numeric(_))
         })
         .collect();
     let mut fields = vec![Field::new("account_id", DataType::Utf8, false)];
-    fields.extend(keep.iter().map(|&k| Field::new(&table.names[k], DataType::Float64, false)));
+    fields.extend(
+        keep.iter()
+            .map(|&k| Field::new(&table.names[k], DataType::Float64, false)),
+    );
     let schema = Arc::new(Schema::new(fields));
     let file = std::fs::File::create(out)?;
     let mut w = arrow_ipc::writer::StreamWriter::try_new(std::io::BufWriter::new(file), &schema)?;

@@ -450,7 +450,10 @@ fn keys_never_reach_the_logs() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("decision log flushed"), "{log}");
-    assert!(log.contains("SIGHUP: reloading models") && log.contains("models reloaded"), "{log}");
+    assert!(
+        log.contains("SIGHUP: reloading models") && log.contains("models reloaded"),
+        "{log}"
+    );
     assert!(
         !log.contains(SCORER) && !log.contains("fbk_not_a_key_9876"),
         "{log}"
@@ -973,5 +976,8 @@ fn path_attributions_agree_with_treeshap_on_the_taiwan_data() {
         100.0 * top1_rate,
         100.0 * overlap_rate
     );
-    assert!(top1_rate > 0.6 && overlap_rate > 0.6, "{top1_rate} {overlap_rate}");
+    assert!(
+        top1_rate > 0.6 && overlap_rate > 0.6,
+        "{top1_rate} {overlap_rate}"
+    );
 }
