@@ -97,7 +97,10 @@ impl<R: TableRow> TableWriter<R> {
         self.rows + self.builder.len() as u64
     }
 
-    fn flush(&mut self) -> Result<(), DataError> {
+    /// Hands the rows buffered so far to Parquet as one batch (they are then held encoded and
+    /// compressed until the row group closes): for writers that must not hold many rows as
+    /// plain values, such as the service's decision log.
+    pub fn flush(&mut self) -> Result<(), DataError> {
         if self.builder.is_empty() {
             return Ok(());
         }

@@ -57,7 +57,7 @@ impl Default for DecisionLogConfig {
             dir: PathBuf::from("decisions"),
             rotate_bytes: 64 << 20,
             rotate_seconds: 3600,
-            recent: 100_000,
+            recent: 10_000,
         }
     }
 }

@@ -173,10 +173,14 @@ fn record_of(d: &Decision) -> DecisionRecord {
     }
 }
 
+/// Rows buffered as values before they are handed to Parquet.
+const FLUSH_ROWS: usize = 2048;
+
 struct Current {
     writer: TableWriter<Decision>,
     opened: Instant,
     bytes: u64,
+    buffered: usize,
 }
 
 fn open(cfg: &DecisionLogConfig, seq: &mut u32) -> Option<Current> {
@@ -191,6 +195,7 @@ fn open(cfg: &DecisionLogConfig, seq: &mut u32) -> Option<Current> {
             writer,
             opened: Instant::now(),
             bytes: 0,
+            buffered: 0,
         }),
         Err(e) => {
             tracing::error!(error = %e, "decision log: cannot open a new file");
@@ -231,12 +236,28 @@ fn write_loop(cfg: &DecisionLogConfig, rx: &Receiver<Arc<Decision>>, metrics: &M
                     continue;
                 };
                 c.bytes += (d.input.len() + d.output.len() + d.model_versions.len() + 128) as u64;
-                if let Err(e) = c.writer.push(Decision::clone(&d)) {
+                c.buffered += 1;
+                let mut result = c.writer.push(Decision::clone(&d));
+                // Rows are held as plain text only briefly: a batch of them goes to Parquet
+                // (encoded, compressed) every few thousand rows or at each quiet moment.
+                if result.is_ok() && c.buffered >= FLUSH_ROWS {
+                    c.buffered = 0;
+                    result = c.writer.flush();
+                }
+                if let Err(e) = result {
                     tracing::error!(error = %e, "decision log: cannot write");
                     metrics.decision_log_error();
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Timeout) => {
+                if let Some(c) = current.as_mut().filter(|c| c.buffered > 0) {
+                    c.buffered = 0;
+                    if let Err(e) = c.writer.flush() {
+                        tracing::error!(error = %e, "decision log: cannot write");
+                        metrics.decision_log_error();
+                    }
+                }
+            }
             Err(RecvTimeoutError::Disconnected) => break,
         }
     }
