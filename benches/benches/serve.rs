@@ -77,8 +77,9 @@ fn bench_serve(c: &mut Criterion) {
     c.bench_function("serve/recommend_account_facts", |b| {
         b.iter(|| {
             let req: RecommendRequest = parse_json(black_box(&facts_body)).expect("parse");
-            let (r, _) = decide::recommend(&state, &snap, &req, "bench").expect("recommend");
-            serde_json::to_vec(&r).expect("json")
+            decide::recommend(&state, &snap, &req, "bench")
+                .expect("recommend")
+                .json
         })
     });
     state.log.close();

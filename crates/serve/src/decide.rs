@@ -17,6 +17,25 @@ use forbear_strategy::recommend::DETAILED;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// A decision made and logged: the answer, the model version that made it, and the answer as
+/// the JSON the log holds (sent as is by the single-item endpoints).
+#[derive(Debug, Clone)]
+pub struct Decided<T> {
+    /// The answer.
+    pub response: T,
+    /// The deciding model's version.
+    pub version: String,
+    /// `response` as JSON.
+    pub json: String,
+}
+
+impl<T> Decided<T> {
+    /// The answer and the version, for batches.
+    pub fn parts(self) -> (T, String) {
+        (self.response, self.version)
+    }
+}
+
 /// Reasons returned when the request does not say.
 pub const DEFAULT_REASONS: u8 = 4;
 
@@ -137,7 +156,7 @@ pub fn recommend(
     snap: &Snapshot,
     req: &RecommendRequest,
     request_id: &str,
-) -> Result<(RecommendResponse, String), Problem> {
+) -> Result<Decided<RecommendResponse>, Problem> {
     let strategy = snap.strategy.as_ref().ok_or_else(|| {
         Problem::new(
             503,
@@ -191,6 +210,7 @@ pub fn recommend(
         blocked,
         model_versions: versions,
     };
+    let json = json_text(&response);
     let label = match &action {
         Some(a) => format!("{}/{}/{}", a.channel, a.window, a.tone),
         None => "none".to_owned(),
@@ -225,10 +245,14 @@ pub fn recommend(
             model_versions: json_text(&response.model_versions).into(),
             rules: json_text(&rules).into(),
             input: json_text(req).into(),
-            output: json_text(&response).into(),
+            output: json.clone().into(),
         },
     );
-    Ok((response, strategy.version.clone()))
+    Ok(Decided {
+        response,
+        version: strategy.version.clone(),
+        json,
+    })
 }
 
 fn log(state: &AppState, d: Decision) {
@@ -244,7 +268,7 @@ pub fn eligibility(
     snap: &Snapshot,
     req: &EligibilityRequest,
     request_id: &str,
-) -> Result<(EligibilityResponse, String), Problem> {
+) -> Result<Decided<EligibilityResponse>, Problem> {
     let policy = snap.policy.as_ref().ok_or_else(|| {
         Problem::new(
             503,
@@ -302,6 +326,7 @@ pub fn eligibility(
         model_versions: versions,
     };
     state.metrics.decision("eligibility", &response.decision);
+    let json = json_text(&response);
     log(
         state,
         Decision {
@@ -323,8 +348,12 @@ pub fn eligibility(
             model_versions: json_text(&response.model_versions).into(),
             rules: json_text(std::slice::from_ref(&outcome.rule)).into(),
             input: json_text(req).into(),
-            output: json_text(&response).into(),
+            output: json.clone().into(),
         },
     );
-    Ok((response, m.version.clone()))
+    Ok(Decided {
+        response,
+        version: m.version.clone(),
+        json,
+    })
 }

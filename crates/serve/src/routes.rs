@@ -74,6 +74,17 @@ fn with_label<T: serde::Serialize>(body: T, version: String) -> Response {
     r
 }
 
+/// An answer already serialized (the decision log holds the same text).
+fn json_with_label(json: String, version: String) -> Response {
+    let mut r = json.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r.extensions_mut().insert(ModelLabel(version));
+    r
+}
+
 fn check_batch(state: &AppState, n: usize) -> Result<(), ApiError> {
     if n > state.config.max_batch {
         return Err(ApiError(Problem::new(
@@ -160,8 +171,8 @@ async fn recommend(
     JsonBody(req): JsonBody<RecommendRequest>,
 ) -> Result<Response, ApiError> {
     let snap = s.snapshot();
-    let (r, v) = decide::recommend(&s, &snap, &req, &rid.0)?;
-    Ok(with_label(r, v))
+    let d = decide::recommend(&s, &snap, &req, &rid.0)?;
+    Ok(json_with_label(d.json, d.version))
 }
 
 /// Recommend for up to `max_batch` accounts.
@@ -177,7 +188,7 @@ async fn recommend_batch(
     let snap = s.snapshot();
     let (r, v) = blocking(move || {
         batch(&req.items, |item| {
-            decide::recommend(&s, &snap, item, &rid.0)
+            decide::recommend(&s, &snap, item, &rid.0).map(decide::Decided::parts)
         })
     })
     .await?;
@@ -194,8 +205,8 @@ async fn eligibility(
     JsonBody(req): JsonBody<EligibilityRequest>,
 ) -> Result<Response, ApiError> {
     let snap = s.snapshot();
-    let (r, v) = decide::eligibility(&s, &snap, &req, &rid.0)?;
-    Ok(with_label(r, v))
+    let d = decide::eligibility(&s, &snap, &req, &rid.0)?;
+    Ok(json_with_label(d.json, d.version))
 }
 
 /// Decide eligibility for up to `max_batch` applicants.
@@ -211,7 +222,7 @@ async fn eligibility_batch(
     let snap = s.snapshot();
     let (r, v) = blocking(move || {
         batch(&req.items, |item| {
-            decide::eligibility(&s, &snap, item, &rid.0)
+            decide::eligibility(&s, &snap, item, &rid.0).map(decide::Decided::parts)
         })
     })
     .await?;
