@@ -11,6 +11,10 @@ use forbear_serve::{ServeConfig, decide, http::parse_json};
 use std::hint::black_box;
 use std::path::Path;
 
+// The `forbear` binary's allocator, so the figures are the service's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn bench_serve(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let log = tempfile::tempdir().expect("temp dir");

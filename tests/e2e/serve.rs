@@ -524,6 +524,13 @@ fn limits_and_bad_input_get_named_problems() {
             422,
             "features.dpd_now",
         ),
+        (
+            "/v1/score",
+            "application/json",
+            b"{\"features\": {\"dpd_now\": 1, \"dpd_now\": 2}}".to_vec(),
+            422,
+            "features.dpd_now",
+        ),
     ];
     for (path, ct, body, want, field) in cases {
         let (s, p) = svc.block(post_raw(&svc.base, path, ct, body));

@@ -144,7 +144,8 @@ impl utoipa::PartialSchema for FeatureValue {
 }
 impl ToSchema for FeatureValue {}
 
-/// Feature values by name, in the order sent (a JSON object; a name given twice is refused).
+/// Feature values by name, in the order sent (a JSON object; the service refuses a name given
+/// twice).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Features(pub Vec<(String, FeatureValue)>);
 
@@ -213,12 +214,8 @@ impl<'de> Deserialize<'de> for Features {
                 mut map: A,
             ) -> Result<Features, A::Error> {
                 let mut out = Vec::with_capacity(map.size_hint().unwrap_or(32));
+                // A name given twice is refused where names meet the model's columns.
                 while let Some((k, v)) = map.next_entry::<String, FeatureValue>()? {
-                    if out.iter().any(|(n, _): &(String, FeatureValue)| *n == k) {
-                        return Err(serde::de::Error::custom(format!(
-                            "feature {k:?} is given twice"
-                        )));
-                    }
                     out.push((k, v));
                 }
                 Ok(Features(out))

@@ -262,28 +262,42 @@ impl Gbm {
     ///
     /// Returns the contributions and the row's log-odds (the same walk predicts).
     pub fn path_contributions(&self, e: &NodeExpectations, row: &[f64]) -> (Vec<f64>, f64) {
+        // Four trees are walked at once: each step of a walk waits for the node it loads, and
+        // four independent walks let the processor overlap those waits.
+        const LANES: usize = 4;
         let mut phi = vec![0.0; self.features.len()];
         let mut raw = self.base_score + e.roots;
-        for t in &e.trees {
-            let mut k = 0usize;
-            while let Some(n) = t.get(k) {
-                let x = row.get(n.feature as usize).copied().unwrap_or(f64::NAN);
-                let left = if x.is_nan() {
-                    n.missing_left
-                } else {
-                    x <= n.threshold
-                };
-                let side = usize::from(!left);
-                let d = n.delta[side];
-                if let Some(p) = phi.get_mut(n.feature as usize) {
-                    *p += d;
+        let value = |f: u32| row.get(f as usize).copied().unwrap_or(f64::NAN);
+        for group in e.trees.chunks(LANES) {
+            // `k[q]` is the current node of lane `q`; `usize::MAX` once it reached a leaf (or
+            // its tree has no node).
+            let mut k = [usize::MAX; LANES];
+            for (q, t) in group.iter().enumerate() {
+                if !t.is_empty() {
+                    k[q] = 0;
                 }
-                raw += d;
-                let c = n.child[side];
-                if c < 0 {
+            }
+            loop {
+                let mut live = false;
+                for (q, t) in group.iter().enumerate() {
+                    let Some(n) = t.get(k[q]) else {
+                        continue;
+                    };
+                    live = true;
+                    let x = value(n.feature);
+                    let left = (x <= n.threshold) | (x.is_nan() & n.missing_left);
+                    let side = usize::from(!left);
+                    let d = n.delta[side];
+                    if let Some(p) = phi.get_mut(n.feature as usize) {
+                        *p += d;
+                    }
+                    raw += d;
+                    let c = n.child[side];
+                    k[q] = if c < 0 { usize::MAX } else { c as usize };
+                }
+                if !live {
                     break;
                 }
-                k = c as usize;
             }
         }
         (phi, raw)

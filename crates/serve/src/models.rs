@@ -70,6 +70,7 @@ impl TabularModel {
         let spec = &self.bundle.spec;
         let width = spec.features.len();
         let mut row = vec![f64::NAN; width];
+        let mut given = vec![false; width];
         let mut seen = 0;
         for (i, (name, value)) in features.0.iter().enumerate() {
             // Clients mostly send the model's order: try the same position first.
@@ -89,6 +90,9 @@ impl TabularModel {
                     }
                 },
             };
+            if std::mem::replace(&mut given[k], true) {
+                return Err(Problem::invalid(format!("features.{name}"), "given twice"));
+            }
             let raw = match value {
                 FeatureValue::Number(x) => RawValue::Number(*x),
                 FeatureValue::Text(t) => RawValue::Text(t.clone()),
