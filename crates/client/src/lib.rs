@@ -104,37 +104,41 @@ impl Client {
         (url, b)
     }
 
+    /// The body of a 2xx answer; a refusal as the service's problem document.
+    async fn answer(url: &str, b: reqwest::RequestBuilder) -> Result<Vec<u8>, ClientError> {
+        let transport = |source| ClientError::Transport {
+            url: url.to_owned(),
+            source,
+        };
+        let r = b.send().await.map_err(transport)?;
+        let status = r.status();
+        let bytes = r.bytes().await.map_err(transport)?;
+        if status.is_success() {
+            return Ok(bytes.to_vec());
+        }
+        Err(match serde_json::from_slice::<Problem>(&bytes) {
+            Ok(problem) => ClientError::Refused {
+                url: url.to_owned(),
+                problem: Box::new(problem),
+            },
+            Err(_) => ClientError::Unexpected {
+                url: url.to_owned(),
+                status: status.as_u16(),
+                body: String::from_utf8_lossy(&bytes).into_owned(),
+            },
+        })
+    }
+
     async fn send<T: DeserializeOwned>(
         url: String,
         b: reqwest::RequestBuilder,
     ) -> Result<T, ClientError> {
-        let r = b.send().await.map_err(|source| ClientError::Transport {
-            url: url.clone(),
-            source,
-        })?;
-        let status = r.status();
-        let bytes = r.bytes().await.map_err(|source| ClientError::Transport {
-            url: url.clone(),
-            source,
-        })?;
-        if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| ClientError::Unexpected {
-                url,
-                status: status.as_u16(),
-                body: format!("{e}: {}", String::from_utf8_lossy(&bytes)),
-            });
-        }
-        match serde_json::from_slice::<Problem>(&bytes) {
-            Ok(problem) => Err(ClientError::Refused {
-                url,
-                problem: Box::new(problem),
-            }),
-            Err(_) => Err(ClientError::Unexpected {
-                url,
-                status: status.as_u16(),
-                body: String::from_utf8_lossy(&bytes).into_owned(),
-            }),
-        }
+        let bytes = Self::answer(&url, b).await?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Unexpected {
+            url,
+            status: 200,
+            body: format!("{e}: {}", String::from_utf8_lossy(&bytes)),
+        })
     }
 
     async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
@@ -169,35 +173,11 @@ impl Client {
     /// `POST /v1/score/arrow?model=NAME`: an Arrow IPC stream in, one out.
     pub async fn score_arrow(&self, model: &str, stream: Vec<u8>) -> Result<Vec<u8>, ClientError> {
         let (url, b) = self.request(reqwest::Method::POST, "/v1/score/arrow");
-        let r = b
+        let b = b
             .query(&[("model", model)])
             .header(reqwest::header::CONTENT_TYPE, ARROW_STREAM)
-            .body(stream)
-            .send()
-            .await
-            .map_err(|source| ClientError::Transport {
-                url: url.clone(),
-                source,
-            })?;
-        let status = r.status();
-        let bytes = r.bytes().await.map_err(|source| ClientError::Transport {
-            url: url.clone(),
-            source,
-        })?;
-        if status.is_success() {
-            return Ok(bytes.to_vec());
-        }
-        match serde_json::from_slice::<Problem>(&bytes) {
-            Ok(problem) => Err(ClientError::Refused {
-                url,
-                problem: Box::new(problem),
-            }),
-            Err(_) => Err(ClientError::Unexpected {
-                url,
-                status: status.as_u16(),
-                body: String::from_utf8_lossy(&bytes).into_owned(),
-            }),
-        }
+            .body(stream);
+        Self::answer(&url, b).await
     }
 
     /// `POST /v1/recommend`.

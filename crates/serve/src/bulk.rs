@@ -238,6 +238,15 @@ fn score_batch(m: &TabularModel, batch: &RecordBatch) -> Result<RecordBatch, Api
     })
 }
 
+fn cannot_write(e: arrow_schema::ArrowError) -> ApiError {
+    ApiError(Problem::new(
+        500,
+        "arrow",
+        "Cannot write the answer",
+        e.to_string(),
+    ))
+}
+
 /// Scores an IPC stream into an IPC stream.
 pub fn score_stream(m: &TabularModel, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(body), None)
@@ -247,50 +256,20 @@ pub fn score_stream(m: &TabularModel, body: &[u8]) -> Result<Vec<u8>, ApiError> 
         let batch = batch.map_err(|e| bad(format!("body.batch[{b}]"), e.to_string()))?;
         let scored = score_batch(m, &batch)
             .map_err(|e| ApiError(e.0.within(&format!("batch[{b}].column."))))?;
-        if out.is_none() {
-            out = Some(
-                arrow_ipc::writer::StreamWriter::try_new(Vec::new(), &scored.schema()).map_err(
-                    |e| {
-                        ApiError(Problem::new(
-                            500,
-                            "arrow",
-                            "Cannot write the answer",
-                            e.to_string(),
-                        ))
-                    },
-                )?,
-            );
-        }
-        if let Some(w) = out.as_mut() {
-            w.write(&scored).map_err(|e| {
-                ApiError(Problem::new(
-                    500,
-                    "arrow",
-                    "Cannot write the answer",
-                    e.to_string(),
-                ))
-            })?;
-        }
+        let w = match &mut out {
+            Some(w) => w,
+            None => out.insert(
+                arrow_ipc::writer::StreamWriter::try_new(Vec::new(), &scored.schema())
+                    .map_err(cannot_write)?,
+            ),
+        };
+        w.write(&scored).map_err(cannot_write)?;
     }
     let Some(mut w) = out else {
         return Err(bad("body", "the stream holds no record batch"));
     };
-    w.finish().map_err(|e| {
-        ApiError(Problem::new(
-            500,
-            "arrow",
-            "Cannot write the answer",
-            e.to_string(),
-        ))
-    })?;
-    w.into_inner().map_err(|e| {
-        ApiError(Problem::new(
-            500,
-            "arrow",
-            "Cannot write the answer",
-            e.to_string(),
-        ))
-    })
+    w.finish().map_err(cannot_write)?;
+    w.into_inner().map_err(cannot_write)
 }
 
 /// Score many accounts at once: an Arrow IPC stream in, an Arrow IPC stream out.
@@ -342,16 +321,7 @@ pub async fn score_arrow(
         )
     })?;
     let version = m.version.clone();
-    let out = tokio::task::spawn_blocking(move || score_stream(&m, &body))
-        .await
-        .map_err(|e| {
-            ApiError(Problem::new(
-                500,
-                "internal",
-                "Internal error",
-                e.to_string(),
-            ))
-        })??;
+    let out = crate::routes::blocking(move || score_stream(&m, &body)).await??;
     let mut r = out.into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(ARROW_STREAM));

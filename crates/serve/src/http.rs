@@ -184,8 +184,7 @@ pub async fn guard(State(state): State<Arc<AppState>>, mut req: Request, next: N
     // The route's pattern (`/v1/decisions/{id}`): a cheap clone, and no caller-chosen text in
     // metrics labels or logs.
     let matched = req.extensions().get::<MatchedPath>().cloned();
-    let endpoint = matched.as_ref().map_or("unmatched", |p| p.as_str());
-    let path = endpoint;
+    let path = matched.as_ref().map_or("unmatched", |p| p.as_str());
     let mut response = 'answer: {
         let Ok(_permit) = state.limit.clone().try_acquire_owned() else {
             let mut r = problem_response(&Problem::new(
@@ -259,7 +258,7 @@ pub async fn guard(State(state): State<Arc<AppState>>, mut req: Request, next: N
         .map_or("", |m| m.0.as_str());
     state
         .metrics
-        .request(endpoint, status, version, started.elapsed().as_secs_f64());
+        .request(path, status, version, started.elapsed().as_secs_f64());
     if let Ok(v) = HeaderValue::from_str(&rid) {
         response.headers_mut().insert(REQUEST_ID, v);
     }

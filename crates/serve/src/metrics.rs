@@ -121,7 +121,8 @@ pub struct Metrics {
     latency: Family<Histogram>,
     requests: Family<AtomicU64>,
     decisions: Family<AtomicU64>,
-    reloads: Family<AtomicU64>,
+    reloads_ok: AtomicU64,
+    reloads_refused: AtomicU64,
     decision_log_errors: AtomicU64,
     /// Status codes as label text, so counting one allocates nothing.
     statuses: [String; 600],
@@ -133,7 +134,8 @@ impl Default for Metrics {
             latency: Family::new("endpoint", "model_version"),
             requests: Family::new("endpoint", "status"),
             decisions: Family::new("kind", "action"),
-            reloads: Family::new("outcome", "of"),
+            reloads_ok: AtomicU64::new(0),
+            reloads_refused: AtomicU64::new(0),
             decision_log_errors: AtomicU64::new(0),
             statuses: std::array::from_fn(|k| k.to_string()),
         }
@@ -178,9 +180,12 @@ impl Metrics {
 
     /// A reload that ended in `outcome` (`ok`, `refused`).
     pub fn reload(&self, outcome: &'static str) {
-        self.reloads
-            .get(outcome, "models")
-            .fetch_add(1, Ordering::Relaxed);
+        let counter = if outcome == "ok" {
+            &self.reloads_ok
+        } else {
+            &self.reloads_refused
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A decision the log could not take.
@@ -215,7 +220,7 @@ impl Metrics {
             );
             let _ = writeln!(out, "forbear_request_duration_seconds_count{{{l}}} {count}");
         }
-        let counters: [(&str, &str, &Family<AtomicU64>); 3] = [
+        let counters: [(&str, &str, &Family<AtomicU64>); 2] = [
             (
                 "forbear_requests_total",
                 "Requests answered, by endpoint and status.",
@@ -225,11 +230,6 @@ impl Metrics {
                 "forbear_decisions_total",
                 "Decisions made, by kind and action.",
                 &self.decisions,
-            ),
-            (
-                "forbear_model_reloads_total",
-                "Model reloads, by outcome.",
-                &self.reloads,
             ),
         ];
         for (name, help, family) in counters {
@@ -243,6 +243,12 @@ impl Metrics {
                 );
             }
         }
+        let _ = writeln!(
+            out,
+            "# HELP forbear_model_reloads_total Model reloads, by outcome.\n# TYPE forbear_model_reloads_total counter\nforbear_model_reloads_total{{outcome=\"ok\"}} {}\nforbear_model_reloads_total{{outcome=\"refused\"}} {}",
+            self.reloads_ok.load(Ordering::Relaxed),
+            self.reloads_refused.load(Ordering::Relaxed)
+        );
         let _ = writeln!(
             out,
             "# HELP forbear_decision_log_errors_total Decisions the log could not write.\n# TYPE forbear_decision_log_errors_total counter\nforbear_decision_log_errors_total {}",

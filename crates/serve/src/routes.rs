@@ -54,29 +54,20 @@ fn with_label<T: serde::Serialize>(body: T, version: String) -> Response {
     // Serialized into a buffer sized for a typical answer (axum's `Json` starts at 128 bytes
     // and grows).
     let mut buf = Vec::with_capacity(1024);
-    let mut r = match serde_json::to_writer(&mut buf, &body) {
-        Ok(()) => {
-            let mut r = buf.into_response();
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            r
-        }
+    match serde_json::to_writer(&mut buf, &body) {
+        Ok(()) => json_with_label(buf, version),
         Err(e) => problem_response(&Problem::new(
             500,
             "internal",
             "Cannot write the answer",
             e.to_string(),
         )),
-    };
-    r.extensions_mut().insert(ModelLabel(version));
-    r
+    }
 }
 
 /// An answer already serialized (the decision log holds the same text).
-fn json_with_label(json: String, version: String) -> Response {
-    let mut r = json.into_response();
+fn json_with_label(json: impl Into<axum::body::Body>, version: String) -> Response {
+    let mut r = Response::new(json.into());
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -102,7 +93,7 @@ fn check_batch(state: &AppState, n: usize) -> Result<(), ApiError> {
 
 /// Runs a batch off the async workers, so that other requests keep being answered and the
 /// request timeout can fire while it works (single items take microseconds and run inline).
-async fn blocking<R: Send + 'static>(
+pub(crate) async fn blocking<R: Send + 'static>(
     f: impl FnOnce() -> R + Send + 'static,
 ) -> Result<R, ApiError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| {
@@ -246,24 +237,14 @@ async fn decision(
     }
     let st = Arc::clone(&s);
     let lookup = id.clone();
-    let found = tokio::task::spawn_blocking(move || st.log.get(&lookup))
-        .await
-        .map_err(|e| {
-            ApiError(Problem::new(
-                500,
-                "internal",
-                "Internal error",
-                e.to_string(),
-            ))
-        })?
-        .map_err(|e| {
-            ApiError(Problem::new(
-                500,
-                "decision-log",
-                "The decision log cannot be read",
-                e.to_string(),
-            ))
-        })?;
+    let found = blocking(move || st.log.get(&lookup)).await?.map_err(|e| {
+        ApiError(Problem::new(
+            500,
+            "decision-log",
+            "The decision log cannot be read",
+            e.to_string(),
+        ))
+    })?;
     match found {
         Some(d) => Ok(Json(d).into_response()),
         None => Err(ApiError(Problem::new(
