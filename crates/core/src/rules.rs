@@ -95,6 +95,9 @@ pub struct PastContact {
 pub struct ContactFacts<'a> {
     /// The customer's time zone.
     pub time_zone: TimeZone,
+    /// Other zones the customer may be in when the location is uncertain (the phone's area and
+    /// the postal address disagree): a contact must fall within the allowed hours in every one.
+    pub other_zones: &'a [TimeZone],
     /// Channels the customer consented to.
     pub consent: ChannelSet,
     /// Channels the customer opted out of (wins over consent).
@@ -277,15 +280,18 @@ impl ContactRules {
         } else if !facts.consent.contains(channel) {
             report!(Violation::NoConsent(channel));
         }
-        let local = facts.time_zone.local(at).time();
         let (from, to) = self.hours_of(channel);
-        if local.hour() < from || local.hour() >= to {
-            report!(Violation::QuietHours {
-                channel,
-                local,
-                from,
-                to
-            });
+        for zone in std::iter::once(&facts.time_zone).chain(facts.other_zones) {
+            let local = zone.local(at).time();
+            if local.hour() < from || local.hour() >= to {
+                report!(Violation::QuietHours {
+                    channel,
+                    local,
+                    from,
+                    to
+                });
+                break;
+            }
         }
         if !facts.recent.is_empty() {
             let today = busiest_window(facts.recent.iter().map(|p| p.at), at, Duration::hours(24));
@@ -396,6 +402,7 @@ mod tests {
     fn facts(recent: &[PastContact]) -> ContactFacts<'_> {
         ContactFacts {
             time_zone: madrid(),
+            other_zones: &[],
             consent: ChannelSet::ALL,
             opted_out: ChannelSet::EMPTY,
             dispute_open: false,
@@ -445,6 +452,26 @@ mod tests {
         assert!(
             r.check(&facts(&[]), Channel::Sms, Tone::Friendly, local(7, 59))
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn uncertain_location_allows_only_hours_allowed_in_every_zone() {
+        let r = ContactRules::default();
+        // Madrid and the Canaries (one hour behind): 08:00 Madrid is 07:00 in Las Palmas.
+        let canaries = [TimeZone::parse("Atlantic/Canary").unwrap()];
+        let mut f = facts(&[]);
+        f.other_zones = &canaries;
+        assert!(matches!(
+            r.check(&f, Channel::Sms, Tone::Friendly, local(8, 30)),
+            Err(Violation::QuietHours { .. })
+        ));
+        assert!(r.check(&f, Channel::Sms, Tone::Friendly, local(9, 0)).is_ok());
+        // 20:30 Madrid is 19:30 in Las Palmas: fine in both.
+        assert!(r.check(&f, Channel::Sms, Tone::Friendly, local(20, 30)).is_ok());
+        assert_eq!(
+            r.earliest_allowed(&f, Channel::Sms, Tone::Friendly, local(6, 0), 1),
+            Some(local(9, 0))
         );
     }
 

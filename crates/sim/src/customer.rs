@@ -302,6 +302,7 @@ impl Customer {
         let v = self.view(date);
         ContactFacts {
             time_zone: self.profile.zone,
+            other_zones: &[],
             consent: self.profile.consent,
             opted_out: self.opted_out,
             // Dunning is held only when everything owed is under dispute.

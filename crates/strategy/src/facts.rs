@@ -69,6 +69,7 @@ impl KnownFacts {
     pub fn facts(&self) -> ContactFacts<'_> {
         ContactFacts {
             time_zone: self.zone,
+            other_zones: &[],
             consent: self.consent,
             opted_out: self.opted_out,
             dispute_open: self.dispute_open,

@@ -635,6 +635,7 @@ mod tests {
                 .collect();
             let facts = ContactFacts {
                 time_zone: zone,
+                other_zones: &[],
                 consent: ChannelSet::ALL.iter().filter(|c| consent & (1 << c.index()) != 0).collect(),
                 opted_out: ChannelSet::ALL.iter().filter(|c| opted & (1 << c.index()) != 0).collect(),
                 dispute_open: dispute,
@@ -752,6 +753,7 @@ mod choices {
             state: st,
             facts: ContactFacts {
                 time_zone: zone(),
+                other_zones: &[],
                 consent: ChannelSet::ALL,
                 opted_out: ChannelSet::EMPTY,
                 dispute_open: false,
