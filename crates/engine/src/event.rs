@@ -1,0 +1,488 @@
+//! Events: everything the engine knows about an account is an event in its log.
+//!
+//! External events (an invoice issued, a payment received or reversed, a dispute, a promise, a
+//! contact's outcome, a hardship declaration, an agent's manual action) arrive from billing, the
+//! channel providers and people; the engine's own events (a case opened, a step executed or
+//! skipped, a contact postponed, an action reversed) are what it decided. An account's state is a
+//! fold over its log sorted by [`Event::order_key`], so the state depends on the set of events,
+//! not on the order or the number of times they arrived, and replaying the log rebuilds it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use forbear_core::{
+    AccountId, Channel, Currency, CustomerType, DisputeId, InvoiceId, PaymentId, Product,
+    PromiseId, ServiceId, ServiceLevel, SubscriptionType, TimeZone, Tone,
+};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::action::{ActionKind, Measure};
+
+/// The longest event id accepted (ids are keys in the store).
+pub const MAX_EVENT_ID: usize = 200;
+
+/// An event's id: unique across the store, chosen by its source (`invoice:123`, a provider's
+/// message id, a UUID). Re-sending an event with the same id changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EventId(pub(crate) String);
+
+impl EventId {
+    /// Parses an id: 1 to [`MAX_EVENT_ID`] printable ASCII characters.
+    pub fn new(id: impl Into<String>) -> Result<Self, String> {
+        let id = id.into();
+        if id.is_empty() || id.len() > MAX_EVENT_ID {
+            return Err(format!(
+                "an event id has 1 to {MAX_EVENT_ID} characters, got {}",
+                id.len()
+            ));
+        }
+        if let Some(c) = id.chars().find(|c| !c.is_ascii_graphic()) {
+            return Err(format!(
+                "an event id is printable ASCII without spaces, got {c:?} in {id:?}"
+            ));
+        }
+        Ok(EventId(id))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for EventId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        EventId::new(s)
+    }
+}
+
+impl From<EventId> for String {
+    fn from(id: EventId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One event of an account's log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Unique id (idempotency).
+    pub id: EventId,
+    /// The account it belongs to.
+    pub account: AccountId,
+    /// When it happened (UTC).
+    pub at: DateTime<Utc>,
+    /// What happened.
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+impl Event {
+    /// The position in the log: by time, then external facts before the engine's own decisions
+    /// at the same instant (a payment at 09:00 is seen by a step due at 09:00), then by id.
+    pub fn order_key(&self) -> (DateTime<Utc>, bool, &str) {
+        (self.at, self.body.is_engine(), self.id.as_str())
+    }
+
+    /// Whether the engine wrote this event (rather than a source outside it).
+    pub fn is_engine(&self) -> bool {
+        self.body.is_engine()
+    }
+}
+
+/// Risk bands, as the risk model's score bands (A best … E worst).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum RiskBand {
+    /// Lowest risk.
+    A,
+    /// Low risk.
+    B,
+    /// Medium risk.
+    C,
+    /// High risk.
+    D,
+    /// Highest risk.
+    E,
+}
+
+impl RiskBand {
+    /// Every band, best first.
+    pub const ALL: [RiskBand; 5] = [
+        RiskBand::A,
+        RiskBand::B,
+        RiskBand::C,
+        RiskBand::D,
+        RiskBand::E,
+    ];
+
+    /// The band's letter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskBand::A => "A",
+            RiskBand::B => "B",
+            RiskBand::C => "C",
+            RiskBand::D => "D",
+            RiskBand::E => "E",
+        }
+    }
+
+    /// Parses a band letter.
+    pub fn parse(s: &str) -> Option<RiskBand> {
+        RiskBand::ALL.into_iter().find(|b| b.as_str() == s)
+    }
+}
+
+/// What an event says happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EventBody {
+    // ---- from outside the engine --------------------------------------------------------
+    /// The account exists (or its attributes changed: the latest such event wins).
+    AccountOpened {
+        /// Who the customer is.
+        customer_type: CustomerType,
+        /// Prepaid or postpaid.
+        subscription_type: SubscriptionType,
+        /// Service tier.
+        service_level: ServiceLevel,
+        /// Product line.
+        product: Product,
+        /// The corporate parent, for a child account.
+        #[serde(default)]
+        parent: Option<AccountId>,
+        /// The customer's time zone (postal address).
+        time_zone: TimeZone,
+        /// Other zones the customer may be in (the phone's area code disagrees with the address).
+        #[serde(default)]
+        other_zones: Vec<TimeZone>,
+        /// Language for messages (BCP 47).
+        language: String,
+        /// The account's currency.
+        currency: Currency,
+        /// Channels the customer consented to.
+        consent: Vec<Channel>,
+        /// The customer's name for messages.
+        #[serde(default)]
+        name: Option<String>,
+    },
+    /// The risk model's band for the account changed.
+    RiskAssessed {
+        /// The new band.
+        band: RiskBand,
+    },
+    /// An invoice was issued for a service.
+    InvoiceIssued {
+        /// Invoice id.
+        invoice: InvoiceId,
+        /// The service billed.
+        service: ServiceId,
+        /// Amount in minor units.
+        amount_minor: i64,
+        /// Its currency.
+        currency: Currency,
+        /// Due date.
+        due_on: NaiveDate,
+    },
+    /// A payment arrived (possibly before the invoice it settles is known).
+    PaymentReceived {
+        /// Payment id.
+        payment: PaymentId,
+        /// The invoice it names, if any.
+        #[serde(default)]
+        invoice: Option<InvoiceId>,
+        /// Amount in minor units.
+        amount_minor: i64,
+        /// Its currency.
+        currency: Currency,
+    },
+    /// A payment bounced or was charged back.
+    PaymentReversed {
+        /// The payment reversed.
+        payment: PaymentId,
+    },
+    /// The customer disputes an invoice (all of it or an amount).
+    DisputeOpened {
+        /// Dispute id.
+        dispute: DisputeId,
+        /// The invoice disputed.
+        invoice: InvoiceId,
+        /// The amount disputed, minor units.
+        amount_minor: i64,
+    },
+    /// A dispute was resolved.
+    DisputeResolved {
+        /// Dispute id.
+        dispute: DisputeId,
+        /// Upheld (the customer was right: the amount is credited) or rejected.
+        upheld: bool,
+    },
+    /// The customer promised to pay an amount by a date.
+    PromiseMade {
+        /// Promise id.
+        promise: PromiseId,
+        /// Amount promised, minor units.
+        amount_minor: i64,
+        /// The date it is due.
+        due_on: NaiveDate,
+    },
+    /// An instalment of a payment plan was missed.
+    PlanInstalmentMissed {
+        /// The plan's reference.
+        plan: String,
+    },
+    /// A channel provider reports what came of a contact.
+    ContactOutcome {
+        /// The channel.
+        channel: Channel,
+        /// A conversation about the debt took place (calls).
+        #[serde(default)]
+        conversation: bool,
+        /// The customer opted out of the channel.
+        #[serde(default)]
+        opted_out: bool,
+        /// The customer complained.
+        #[serde(default)]
+        complaint: bool,
+    },
+    /// Consent to a channel was given or withdrawn.
+    ConsentChanged {
+        /// The channel.
+        channel: Channel,
+        /// Given (true) or withdrawn.
+        consent: bool,
+    },
+    /// Hardship or vulnerability declared: forbearance until the review date.
+    HardshipDeclared {
+        /// Why (job loss, illness, bereavement, …).
+        reason: String,
+        /// The review date.
+        review_on: NaiveDate,
+    },
+    /// The hardship flag was lifted after review.
+    HardshipEnded,
+    /// A statutory hold (breathing space, crisis) from `at` until a date.
+    StatutoryHold {
+        /// Kind of hold.
+        kind: String,
+        /// The last day of the hold.
+        until: NaiveDate,
+    },
+    /// An agent paused dunning.
+    Paused {
+        /// Who.
+        by: String,
+        /// Why.
+        reason: String,
+    },
+    /// An agent resumed dunning.
+    Resumed {
+        /// Who.
+        by: String,
+    },
+    /// An agent moved the account to a scenario (overrides segment matching until cleared).
+    ScenarioAssigned {
+        /// Who.
+        by: String,
+        /// The scenario, or `None` to return to segment matching.
+        scenario: Option<String>,
+    },
+
+    // ---- the engine's own decisions --------------------------------------------------
+    /// A case opened: the account became overdue.
+    CaseOpened {
+        /// The case's number on this account (1, 2, …).
+        case: u32,
+        /// The scenario in force.
+        scenario: String,
+        /// Why this scenario.
+        reason: String,
+    },
+    /// A step ran its action.
+    StepExecuted {
+        /// Case number.
+        case: u32,
+        /// Step name.
+        step: String,
+        /// What was done.
+        action: ActionKind,
+        /// The services it applies to (service measures).
+        #[serde(default)]
+        services: Vec<ServiceId>,
+        /// Contact details (notify and call-back).
+        #[serde(default)]
+        contact: Option<ContactRecord>,
+        /// The amount (a fee), minor units.
+        #[serde(default)]
+        amount_minor: Option<i64>,
+        /// The agency placed with, or the team's queue of a call-back.
+        #[serde(default)]
+        target: Option<String>,
+        /// Why now.
+        reason: String,
+        /// The outbox key of its effect.
+        effect: Option<String>,
+    },
+    /// A step's trigger held but it was not executed.
+    StepSkipped {
+        /// Case number.
+        case: u32,
+        /// Step name.
+        step: String,
+        /// Why.
+        reason: String,
+    },
+    /// A contact was blocked by a rule and postponed or given up.
+    ContactBlocked {
+        /// Case number.
+        case: u32,
+        /// Step name.
+        step: String,
+        /// The channel that was blocked.
+        channel: Channel,
+        /// The rule that blocked it.
+        rule: String,
+        /// Postponed to (UTC), or `None` when no allowed time was found.
+        postponed_to: Option<DateTime<Utc>>,
+    },
+    /// A measure in force was undone.
+    MeasureReversed {
+        /// Case number.
+        case: u32,
+        /// The measure undone.
+        measure: Measure,
+        /// Why.
+        reason: String,
+        /// The outbox key of its effect.
+        effect: Option<String>,
+    },
+    /// The case closed: the account cured.
+    CaseClosed {
+        /// Case number.
+        case: u32,
+        /// Why.
+        reason: String,
+    },
+    /// A closed case re-opened (a payment was reversed) where it was.
+    CaseReopened {
+        /// Case number.
+        case: u32,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A contact as the engine recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactRecord {
+    /// The channel.
+    pub channel: Channel,
+    /// The tone.
+    pub tone: Tone,
+    /// When it is sent (UTC).
+    pub send_at: DateTime<Utc>,
+    /// The template key.
+    pub template: String,
+    /// Whether the recommender chose it (rather than the step).
+    pub recommended: bool,
+    /// The probability with which the recommender chose it.
+    pub propensity: Option<f64>,
+}
+
+impl EventBody {
+    /// Whether the engine writes this kind of event.
+    pub fn is_engine(&self) -> bool {
+        matches!(
+            self,
+            EventBody::CaseOpened { .. }
+                | EventBody::StepExecuted { .. }
+                | EventBody::StepSkipped { .. }
+                | EventBody::ContactBlocked { .. }
+                | EventBody::MeasureReversed { .. }
+                | EventBody::CaseClosed { .. }
+                | EventBody::CaseReopened { .. }
+        )
+    }
+
+    /// The event's type name, as in JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::AccountOpened { .. } => "account_opened",
+            EventBody::RiskAssessed { .. } => "risk_assessed",
+            EventBody::InvoiceIssued { .. } => "invoice_issued",
+            EventBody::PaymentReceived { .. } => "payment_received",
+            EventBody::PaymentReversed { .. } => "payment_reversed",
+            EventBody::DisputeOpened { .. } => "dispute_opened",
+            EventBody::DisputeResolved { .. } => "dispute_resolved",
+            EventBody::PromiseMade { .. } => "promise_made",
+            EventBody::PlanInstalmentMissed { .. } => "plan_instalment_missed",
+            EventBody::ContactOutcome { .. } => "contact_outcome",
+            EventBody::ConsentChanged { .. } => "consent_changed",
+            EventBody::HardshipDeclared { .. } => "hardship_declared",
+            EventBody::HardshipEnded => "hardship_ended",
+            EventBody::StatutoryHold { .. } => "statutory_hold",
+            EventBody::Paused { .. } => "paused",
+            EventBody::Resumed { .. } => "resumed",
+            EventBody::ScenarioAssigned { .. } => "scenario_assigned",
+            EventBody::CaseOpened { .. } => "case_opened",
+            EventBody::StepExecuted { .. } => "step_executed",
+            EventBody::StepSkipped { .. } => "step_skipped",
+            EventBody::ContactBlocked { .. } => "contact_blocked",
+            EventBody::MeasureReversed { .. } => "measure_reversed",
+            EventBody::CaseClosed { .. } => "case_closed",
+            EventBody::CaseReopened { .. } => "case_reopened",
+        }
+    }
+}
+
+/// An event from outside that cannot be taken, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event {id}: {reason}")]
+pub struct InvalidEvent {
+    /// The event's id.
+    pub id: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl Event {
+    /// Checks an event that came from outside the engine: not one of the engine's own kinds, no
+    /// negative or zero amounts.
+    pub fn check_external(&self) -> Result<(), InvalidEvent> {
+        let bad = |reason: String| {
+            Err(InvalidEvent {
+                id: self.id.to_string(),
+                reason,
+            })
+        };
+        if self.is_engine() {
+            return bad(format!(
+                "{} events are written by the engine, not ingested",
+                self.body.kind()
+            ));
+        }
+        let amount = match &self.body {
+            EventBody::InvoiceIssued { amount_minor, .. }
+            | EventBody::PaymentReceived { amount_minor, .. }
+            | EventBody::DisputeOpened { amount_minor, .. }
+            | EventBody::PromiseMade { amount_minor, .. } => Some(*amount_minor),
+            _ => None,
+        };
+        if let Some(a) = amount
+            && a <= 0
+        {
+            return bad(format!("amount_minor must be positive, got {a}"));
+        }
+        if let EventBody::AccountOpened { language, .. } = &self.body
+            && (language.is_empty() || language.len() > 35)
+        {
+            return bad(format!("language must be a BCP 47 tag, got {language:?}"));
+        }
+        Ok(())
+    }
+}
