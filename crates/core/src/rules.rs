@@ -466,9 +466,15 @@ mod tests {
             r.check(&f, Channel::Sms, Tone::Friendly, local(8, 30)),
             Err(Violation::QuietHours { .. })
         ));
-        assert!(r.check(&f, Channel::Sms, Tone::Friendly, local(9, 0)).is_ok());
+        assert!(
+            r.check(&f, Channel::Sms, Tone::Friendly, local(9, 0))
+                .is_ok()
+        );
         // 20:30 Madrid is 19:30 in Las Palmas: fine in both.
-        assert!(r.check(&f, Channel::Sms, Tone::Friendly, local(20, 30)).is_ok());
+        assert!(
+            r.check(&f, Channel::Sms, Tone::Friendly, local(20, 30))
+                .is_ok()
+        );
         assert_eq!(
             r.earliest_allowed(&f, Channel::Sms, Tone::Friendly, local(6, 0), 1),
             Some(local(9, 0))

@@ -86,8 +86,26 @@ pub struct Event {
 impl Event {
     /// The position in the log: by time, then external facts before the engine's own decisions
     /// at the same instant (a payment at 09:00 is seen by a step due at 09:00), then by id.
-    pub fn order_key(&self) -> (DateTime<Utc>, bool, &str) {
-        (self.at, self.body.is_engine(), self.id.as_str())
+    pub fn order_key(&self) -> (DateTime<Utc>, bool, u64, &str) {
+        (
+            self.at,
+            self.body.is_engine(),
+            self.sequence(),
+            self.id.as_str(),
+        )
+    }
+
+    /// An engine event's number on its account (`<account>.<n>`), 0 for other events: engine
+    /// events of one instant apply in the order they were decided.
+    pub fn sequence(&self) -> u64 {
+        if !self.is_engine() {
+            return 0;
+        }
+        self.id
+            .as_str()
+            .rsplit_once('.')
+            .and_then(|(_, n)| n.parse().ok())
+            .unwrap_or(0)
     }
 
     /// Whether the engine wrote this event (rather than a source outside it).

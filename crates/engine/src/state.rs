@@ -531,6 +531,9 @@ impl AccountState {
                 let at = e.at;
                 if let Some(k) = self.case_mut(*case) {
                     k.closed_at = Some(at);
+                    // Contacts still scheduled were cancelled before the close; the rest were sent.
+                    k.measures
+                        .retain(|m| !matches!(m, Measure::PendingContact { .. }));
                 }
             }
             EventBody::CaseReopened { case, .. } => {

@@ -1,0 +1,279 @@
+use crate::helpers::*;
+use chrono::{Duration, Timelike};
+use forbear_core::{CustomerType, DisputeId, InvoiceId, PaymentId, TimeZone};
+use forbear_engine::{EventBody, MemoryStore, Store, Target};
+
+fn has(t: &[String], s: &str) -> bool {
+    t.iter().any(|l| l.contains(s))
+}
+
+#[test]
+fn escalates_by_days_past_due_then_undoes_everything_when_paid() {
+    let e = engine();
+    let mut store = MemoryStore::new();
+    let events = [
+        opened(1, CustomerType::Consumer, "Europe/Madrid"),
+        invoice(1, 100, 11, 3000, 10),
+    ];
+    run(&e, &mut store, &events, at(26));
+    let t = timeline(&mut store, 1);
+    assert!(has(&t, "case_opened"), "{t:#?}");
+    assert!(
+        has(&t, "skipped standard/pre-due-nudge: risk band unknown"),
+        "{t:#?}"
+    );
+    for step in [
+        "first-reminder notify",
+        "second-reminder notify",
+        "late-fee late_fee",
+        "soft-bar soft_bar",
+        "soft-bar-notice notify",
+    ] {
+        assert!(
+            has(&t, &format!("executed standard/{step}")),
+            "{step} missing: {t:#?}"
+        );
+    }
+    // The first reminder fell due at local midnight: quiet hours postponed it to 08:00 Madrid.
+    assert!(
+        has(
+            &t,
+            "blocked standard/first-reminder: email at 00:00:00 local time is outside the allowed hours"
+        ),
+        "{t:#?}"
+    );
+    let s = state(&mut store, 1);
+    let case = s.open_case().unwrap();
+    assert!(
+        case.measures.iter().any(|m| m.reversal() == "lift_barring"),
+        "{:?}",
+        case.measures
+    );
+    assert!(!has(&t, "hard_bar"));
+
+    // The customer pays the invoice (not the fee): cured, everything undone.
+    run(
+        &e,
+        &mut store,
+        &[payment(1, 500, Some(100), 3000, at(27))],
+        at(28),
+    );
+    let t = timeline(&mut store, 1);
+    assert!(has(&t, "reversed lift_barring"), "{t:#?}");
+    assert!(has(&t, "reversed waive_fee"), "{t:#?}");
+    assert_eq!(t.last().unwrap(), "case_closed", "{t:#?}");
+    let s = state(&mut store, 1);
+    assert!(s.open_case().is_none());
+    assert!(s.cases[0].measures.is_empty(), "{:?}", s.cases[0].measures);
+    // Nothing further happens to a cured account.
+    let before = timeline(&mut store, 1).len();
+    run(&e, &mut store, &[], at(80));
+    assert_eq!(timeline(&mut store, 1).len(), before);
+    // Every action and reversal left an effect in the outbox, keyed by its event.
+    let kinds: Vec<&str> = store
+        .outbox
+        .values()
+        .map(|r| r.effect.kind.as_str())
+        .collect();
+    for k in [
+        "message",
+        "late_fee",
+        "soft_bar",
+        "lift_barring",
+        "waive_fee",
+    ] {
+        assert!(kinds.contains(&k), "{k} not in {kinds:?}");
+    }
+}
+
+#[test]
+fn a_paid_up_service_on_the_same_account_is_never_barred() {
+    let e = engine();
+    let mut store = MemoryStore::new();
+    let events = [
+        opened(2, CustomerType::Consumer, "Europe/Madrid"),
+        invoice(2, 200, 21, 3000, 10),
+        invoice(2, 201, 22, 4000, 10),
+        payment(2, 600, Some(201), 4000, at(9)),
+    ];
+    run(&e, &mut store, &events, at(40));
+    let events = store.events(acc(2)).unwrap();
+    let barred: Vec<i64> = events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::StepExecuted {
+                action, services, ..
+            } if action.barring().is_some() => {
+                Some(services.iter().map(|s| s.get()).collect::<Vec<_>>())
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(!barred.is_empty());
+    assert!(barred.iter().all(|s| *s == 21), "{barred:?}");
+}
+
+#[test]
+fn a_payment_seen_before_its_invoice_is_not_a_race() {
+    let e = engine();
+    let mut store = MemoryStore::new();
+    // The payment arrives (and is stored) first; the invoice it settles comes later.
+    run(
+        &e,
+        &mut store,
+        &[
+            opened(3, CustomerType::Consumer, "Europe/Madrid"),
+            payment(3, 700, Some(300), 3000, at(2)),
+        ],
+        at(3),
+    );
+    run(&e, &mut store, &[invoice(3, 300, 31, 3000, 10)], at(60));
+    let t = timeline(&mut store, 3);
+    assert!(t.is_empty(), "{t:#?}");
+}
+
+#[test]
+fn a_bounced_payment_reopens_the_case_where_it_was() {
+    let e = engine();
+    let mut store = MemoryStore::new();
+    let events = [
+        opened(4, CustomerType::Consumer, "Europe/Madrid"),
+        invoice(4, 400, 41, 3000, 10),
+        payment(4, 800, Some(400), 3000, at(27)),
+    ];
+    run(&e, &mut store, &events, at(28));
+    let bounced = ev(
+        "rev:800",
+        4,
+        at(33),
+        EventBody::PaymentReversed {
+            payment: PaymentId::new(800).unwrap(),
+        },
+    );
+    run(&e, &mut store, &[bounced], at(42));
+    let t = timeline(&mut store, 4);
+    assert!(has(&t, "case_reopened"), "{t:#?}");
+    let s = state(&mut store, 4);
+    assert_eq!(s.cases.len(), 1, "the same case resumes");
+    // Steps done before the cure are not repeated; the next ones run.
+    assert_eq!(
+        t.iter()
+            .filter(|l| l.starts_with("executed standard/soft-bar soft_bar"))
+            .count(),
+        1,
+        "{t:#?}"
+    );
+    assert!(has(&t, "executed standard/hard-bar hard_bar"), "{t:#?}");
+}
+
+#[test]
+fn a_dispute_holds_dunning_and_upheld_undoes_it() {
+    let e = engine();
+    let mut store = MemoryStore::new();
+    let events = [
+        opened(5, CustomerType::Consumer, "Europe/Madrid"),
+        invoice(5, 500, 51, 3000, 10),
+        ev(
+            "disp:1",
+            5,
+            at(12),
+            EventBody::DisputeOpened {
+                dispute: DisputeId::new(1).unwrap(),
+                invoice: InvoiceId::new(500).unwrap(),
+                amount_minor: 3000,
+            },
+        ),
+    ];
+    run(&e, &mut store, &events, at(30));
+    let t = timeline(&mut store, 5);
+    assert!(has(&t, "executed standard/first-reminder"), "{t:#?}");
+    assert!(
+        !has(&t, "second-reminder"),
+        "dunning went on under a dispute: {t:#?}"
+    );
+    let upheld = ev(
+        "disp:1:resolved",
+        5,
+        at(31),
+        EventBody::DisputeResolved {
+            dispute: DisputeId::new(1).unwrap(),
+            upheld: true,
+        },
+    );
+    run(&e, &mut store, &[upheld], at(60));
+    let t = timeline(&mut store, 5);
+    assert_eq!(t.last().unwrap(), "case_closed", "{t:#?}");
+    assert!(!has(&t, "soft_bar"), "{t:#?}");
+}
+
+#[test]
+fn hardship_moves_the_case_to_forbearance_without_service_cuts() {
+    let e = engine();
+    let mut store = MemoryStore::new();
+    let events = [
+        opened(6, CustomerType::Consumer, "Europe/Madrid"),
+        invoice(6, 600, 61, 3000, 10),
+        ev(
+            "hard:1",
+            6,
+            at(12),
+            EventBody::HardshipDeclared {
+                reason: "job loss".into(),
+                review_on: day(90),
+            },
+        ),
+    ];
+    run(&e, &mut store, &events, at(70));
+    let t = timeline(&mut store, 6);
+    assert!(has(&t, "executed forbearance/check-in notify"), "{t:#?}");
+    assert!(
+        !has(&t, "bar") && !has(&t, "late_fee") && !has(&t, "disconnect"),
+        "{t:#?}"
+    );
+    let s = state(&mut store, 6);
+    let tones: Vec<_> = store
+        .events(acc(6))
+        .unwrap()
+        .iter()
+        .filter(|e| e.at > at(12))
+        .filter_map(|e| match &e.body {
+            EventBody::StepExecuted {
+                contact: Some(c), ..
+            } => Some(c.tone),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !tones.is_empty() && tones.iter().all(|t| *t == forbear_core::Tone::Empathetic),
+        "{tones:?}"
+    );
+    assert!(s.open_case().is_some());
+}
+
+#[test]
+fn an_uncertain_location_allows_only_hours_allowed_in_every_zone() {
+    let e = engine();
+    let mut store = MemoryStore::new();
+    let mut open = opened(7, CustomerType::Consumer, "Europe/Madrid");
+    if let EventBody::AccountOpened { other_zones, .. } = &mut open.body {
+        other_zones.push(TimeZone::parse("America/New_York").unwrap());
+    }
+    run(
+        &e,
+        &mut store,
+        &[open, invoice(7, 700, 71, 3000, 10)],
+        at(12),
+    );
+    let first = store
+        .outbox
+        .values()
+        .find(|r| r.effect.target == Target::Channel)
+        .unwrap();
+    // Madrid 08-21 (UTC+1) and New York 08-21 (UTC-4 in March after the 8th): 12:00-20:00 UTC.
+    assert_eq!(first.effect.deliver_after.hour(), 12, "{:?}", first.effect);
+    assert_eq!(
+        first.effect.deliver_after.date_naive(),
+        day(11) - Duration::days(1) + Duration::days(1)
+    );
+}
