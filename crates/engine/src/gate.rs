@@ -95,27 +95,25 @@ pub fn place_contact(
         recent: &state.contacts,
     };
     for &channel in channels {
-        match rules.check(&facts, channel, tone, not_before) {
-            Ok(()) => {
-                return Placement {
-                    slot: Some((channel, not_before)),
-                    refused,
-                };
-            }
-            Err(v) => {
-                let later = rules.earliest_allowed(&facts, channel, tone, not_before, horizon_days);
-                refused.push(Refusal {
-                    channel,
-                    rule: v.to_string(),
-                    postponed_to: later,
-                });
-                if let Some(at) = later {
-                    return Placement {
-                        slot: Some((channel, at)),
-                        refused,
-                    };
-                }
-            }
+        let broken = rules.violations(&facts, channel, tone, not_before);
+        if broken.is_empty() {
+            return Placement {
+                slot: Some((channel, not_before)),
+                refused,
+            };
+        }
+        let later = rules.earliest_allowed(&facts, channel, tone, not_before, horizon_days);
+        let rule: Vec<String> = broken.iter().map(ToString::to_string).collect();
+        refused.push(Refusal {
+            channel,
+            rule: rule.join("; "),
+            postponed_to: later,
+        });
+        if let Some(at) = later {
+            return Placement {
+                slot: Some((channel, at)),
+                refused,
+            };
         }
     }
     Placement {

@@ -127,7 +127,7 @@ impl Store for MemoryStore {
     }
 
     fn set_clock(&mut self, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.clock = Some(at);
+        self.clock = Some(self.clock.map_or(at, |c| c.max(at)));
         Ok(())
     }
 

@@ -277,3 +277,64 @@ fn an_uncertain_location_allows_only_hours_allowed_in_every_zone() {
         day(11) - Duration::days(1) + Duration::days(1)
     );
 }
+
+#[test]
+fn no_call_within_seven_days_of_a_conversation_the_call_waits() {
+    let mut scenario = String::from("[[scenario]]\nname = \"calls\"\ndefault = true\n");
+    for d in 1..=4 {
+        scenario.push_str(&format!(
+            "[[scenario.step]]\nname = \"call-{d}\"\ndpd = {d}\naction = \"call_back\"\nteam = \"t\"\n"
+        ));
+    }
+    let e = engine_with(&scenario);
+    let mut store = MemoryStore::new();
+    let talk = ev(
+        "talk:1",
+        8,
+        at(12) + Duration::hours(2),
+        EventBody::ContactOutcome {
+            channel: forbear_core::Channel::AgentCall,
+            conversation: true,
+            opted_out: false,
+            complaint: false,
+        },
+    );
+    run(
+        &e,
+        &mut store,
+        &[
+            opened(8, CustomerType::Consumer, "Europe/Madrid"),
+            invoice(8, 800, 81, 3000, 10),
+            talk,
+        ],
+        at(30),
+    );
+    let t = timeline(&mut store, 8);
+    assert!(
+        t.iter().any(|l| l.starts_with("blocked calls/call-3")
+            && l.contains("a conversation about the debt took place")),
+        "{t:#?}"
+    );
+    let calls: Vec<_> = store
+        .events(acc(8))
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.body {
+            EventBody::StepExecuted {
+                step,
+                contact: Some(c),
+                ..
+            } => Some((step, c.send_at)),
+            _ => None,
+        })
+        .collect();
+    let third = calls.iter().find(|(s, _)| s == "calls/call-3").unwrap();
+    // The conversation was the call of day 12 (08:00 Madrid, 07:00 UTC): no call for 7 days.
+    assert!(third.1 >= at(19) - Duration::hours(3), "{calls:?}");
+    assert!(
+        store
+            .outbox
+            .values()
+            .all(|r| r.effect.target == Target::Queue)
+    );
+}
