@@ -2,6 +2,7 @@
 //! command, and reports. No business rule lives here.
 
 mod eligibility;
+mod engine;
 mod evaluate;
 mod generate;
 mod models;
@@ -46,6 +47,10 @@ enum Command {
     /// The main job on embedded defaults: check the sample, simulate a portfolio, validate it,
     /// report how it behaves, and train risk models on it. Run it from the repository root.
     Quickstart(quickstart::Args),
+    /// The dunning engine: `ingest` events, `tick` the clock forward executing what falls due,
+    /// `timeline` and `case` of an account, `act` for agents, `scenarios check|diff|dry-run`.
+    #[command(subcommand)]
+    Engine(engine::Command),
     /// Simulate a portfolio's payment history (with its ground truth) as a Parquet dataset.
     Generate(generate::Args),
     /// Prepaid or postpaid for each applicant, with a credit limit and the reasons
@@ -113,6 +118,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Eligibility(args) => eligibility::run(args),
         Command::Evaluate(cmd) => evaluate::run(cmd),
+        Command::Engine(cmd) => engine::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -23,6 +23,19 @@ pub struct StrategyArgs {
 }
 
 impl StrategyArgs {
+    /// The response models' version the recommender uses (the registry's current one, or the
+    /// directory given).
+    pub fn version(&self) -> String {
+        match &self.response {
+            Some(d) => d.display().to_string(),
+            None => forbear_models::Registry::new(&self.models)
+                .current("response")
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| "unknown".into()),
+        }
+    }
+
     /// The recommender; with `greedy`, exploration is turned off.
     pub fn recommender(&self, greedy: bool) -> Result<Recommender> {
         let mut config = match &self.policy {

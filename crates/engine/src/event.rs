@@ -254,6 +254,15 @@ pub enum EventBody {
         /// The plan's reference.
         plan: String,
     },
+    /// A contact made outside the engine (another system, or the history before it): it
+    /// counts for the contact rules' frequency limits.
+    ContactMade {
+        /// The channel.
+        channel: Channel,
+        /// The tone, when known.
+        #[serde(default)]
+        tone: Option<Tone>,
+    },
     /// A channel provider reports what came of a contact.
     ContactOutcome {
         /// The channel.
@@ -439,6 +448,7 @@ impl EventBody {
             EventBody::DisputeResolved { .. } => "dispute_resolved",
             EventBody::PromiseMade { .. } => "promise_made",
             EventBody::PlanInstalmentMissed { .. } => "plan_instalment_missed",
+            EventBody::ContactMade { .. } => "contact_made",
             EventBody::ContactOutcome { .. } => "contact_outcome",
             EventBody::ConsentChanged { .. } => "consent_changed",
             EventBody::HardshipDeclared { .. } => "hardship_declared",

@@ -14,6 +14,7 @@
 //! No I/O here: the crate is the domain of dunning, testable without a database.
 
 pub mod action;
+pub mod compare;
 pub mod decide;
 pub mod effect;
 pub mod engine;
@@ -21,9 +22,11 @@ pub mod event;
 pub mod gate;
 pub mod memory;
 pub mod port;
+pub mod recommend;
 pub mod scenario;
 pub mod state;
 pub mod template;
+pub mod timeline;
 
 pub use action::{ActionKind, Barring, Measure};
 pub use decide::{Context, Decision, decide};

@@ -33,6 +33,8 @@ pub struct Profile {
     pub currency: Currency,
     /// Name for messages.
     pub name: Option<String>,
+    /// Local date the account was opened.
+    pub opened_on: NaiveDate,
 }
 
 /// An invoice as issued.
@@ -46,6 +48,8 @@ pub struct Invoice {
     pub currency: Currency,
     /// Due date.
     pub due_on: NaiveDate,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
 }
 
 /// A payment.
@@ -319,6 +323,10 @@ impl AccountState {
                     language: language.clone(),
                     currency: *currency,
                     name: name.clone(),
+                    opened_on: self
+                        .profile
+                        .as_ref()
+                        .map_or(time_zone.local(e.at).date(), |p| p.opened_on),
                 });
                 self.consent = consent.iter().copied().collect();
             }
@@ -342,6 +350,7 @@ impl AccountState {
                         amount_minor: *amount_minor,
                         currency: *currency,
                         due_on: *due_on,
+                        issued_at: e.at,
                     },
                 );
                 self.triggers.push((TriggerEvent::InvoiceIssued, e.at));
@@ -418,6 +427,11 @@ impl AccountState {
                 self.triggers
                     .push((TriggerEvent::PlanInstalmentMissed, e.at));
             }
+            EventBody::ContactMade { channel, .. } => self.contacts.push(PastContact {
+                at: e.at,
+                channel: *channel,
+                conversation: false,
+            }),
             EventBody::ContactOutcome {
                 channel,
                 conversation,

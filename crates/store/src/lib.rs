@@ -14,6 +14,7 @@
 //! a few microseconds each, with no executor in between.
 
 mod codec;
+pub mod import;
 mod postgres;
 mod sqlite;
 

@@ -1,0 +1,473 @@
+//! `forbear engine`: the dunning engine from the command line — load events, advance the clock,
+//! show an account's timeline and case, check and compare scenario sets, act on an account.
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use forbear_core::AccountId;
+use forbear_core::rules::ContactRules;
+use forbear_engine::{
+    Engine, Event, EventBody, EventId, Recommender, RuleOfThumb, ScenarioSet, Store, Templates,
+};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The store and engine settings shared by the subcommands.
+#[derive(Debug, clap::Args)]
+pub struct StoreArgs {
+    /// Store URL: sqlite://PATH (default: forbear-engine.db in the working directory) or
+    /// postgres://USER@HOST:PORT/DB[?schema=NAME].
+    #[arg(long, env = "FORBEAR_STORE", default_value = forbear_store::DEFAULT_URL)]
+    store: String,
+}
+
+/// Scenarios, templates and the recommender.
+#[derive(Debug, clap::Args)]
+pub struct EngineArgs {
+    /// Scenario file (default: the built-in scenarios; see `forbear engine scenarios show`).
+    #[arg(long, env = "FORBEAR_SCENARIOS")]
+    scenarios: Option<PathBuf>,
+    /// Message templates (default: the built-in ones).
+    #[arg(long)]
+    templates: Option<PathBuf>,
+    /// Who picks channel, time and tone for `recommend` steps: `models` (the registry's
+    /// response models and strategy, in process) or `rules` (a fixed rule of thumb).
+    #[arg(long, default_value = "models")]
+    recommender: String,
+    #[command(flatten)]
+    strategy: crate::strategy::StrategyArgs,
+}
+
+impl EngineArgs {
+    pub fn scenario_set(&self) -> Result<ScenarioSet> {
+        Ok(match &self.scenarios {
+            Some(p) => ScenarioSet::load(p)?,
+            None => ScenarioSet::builtin()?,
+        })
+    }
+
+    pub fn engine(&self) -> Result<Engine> {
+        let templates = match &self.templates {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read {}", p.display()))?;
+                Templates::parse(&p.display().to_string(), &text)?
+            }
+            None => Templates::builtin()?,
+        };
+        let recommender: Arc<dyn Recommender> = match self.recommender.as_str() {
+            "rules" => Arc::new(RuleOfThumb),
+            "models" => match self.strategy.recommender(false) {
+                Ok(r) => Arc::new(forbear_engine::recommend::ModelRecommender::new(
+                    r,
+                    self.strategy.version(),
+                )),
+                Err(e) => {
+                    tracing::warn!("no response models ({e:#}); the rule of thumb picks contacts");
+                    Arc::new(RuleOfThumb)
+                }
+            },
+            other => bail!("--recommender must be models or rules, not {other:?}"),
+        };
+        Ok(Engine::new(
+            self.scenario_set()?,
+            ContactRules::default(),
+            templates,
+            recommender,
+        ))
+    }
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Load events: a dataset directory of the data contract, an .ndjson/.jsonl event file or a
+    /// .parquet event file. Idempotent by event id; checked in full before anything is written.
+    Ingest {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Events per transaction.
+        #[arg(long, default_value_t = 20_000)]
+        chunk: usize,
+    },
+    /// Advance the engine's clock to a date (local midnight UTC of the day after, i.e. the whole
+    /// day) or an instant, executing everything that falls due; prints what was done and what
+    /// the contact rules blocked.
+    Tick {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+        /// The date (YYYY-MM-DD: through the end of that UTC day) or instant (RFC 3339).
+        #[arg(long)]
+        until: String,
+        /// Accounts per transaction.
+        #[arg(long, default_value_t = 2_000)]
+        batch: usize,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// An account's timeline: every event, decision, action and reversal, with the reason.
+    Timeline {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The account.
+        account: i64,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// An account's case: scenario in force, steps done, measures in force, money position.
+    Case {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+        /// The account.
+        account: i64,
+    },
+    /// Manual actions for agents: pause or resume dunning, move to a scenario.
+    Act {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The account.
+        account: i64,
+        /// `pause`, `resume`, or `assign` (with --scenario; without it, back to segment rules).
+        action: String,
+        /// Who acts (recorded on the timeline).
+        #[arg(long)]
+        by: String,
+        /// Why (pause).
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// Scenario (assign).
+        #[arg(long)]
+        scenario: Option<String>,
+    },
+    /// Scenario sets as code: `check` a file, `show` the built-in one, `diff` which accounts
+    /// would change scenario, `dry-run` which accounts would be treated differently.
+    #[command(subcommand)]
+    Scenarios(ScenariosCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ScenariosCommand {
+    /// Validate a scenario file; every problem with file, line, column and key.
+    Check {
+        /// The file.
+        file: PathBuf,
+    },
+    /// Print the built-in scenario file (a starting point for your own).
+    Show,
+    /// Accounts whose scenario would change under FILE (against --scenarios or the built-in).
+    Diff {
+        /// The new scenario file.
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Run the portfolio forward on a copy to --until under both sets and list the accounts
+    /// whose actions would differ. The store is not changed.
+    DryRun {
+        /// The new scenario file.
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+        /// How far to run.
+        #[arg(long)]
+        until: String,
+        /// Accounts to list (all are compared).
+        #[arg(long, default_value_t = 20)]
+        show: usize,
+    },
+}
+
+/// `YYYY-MM-DD` (through the end of that UTC day) or an RFC 3339 instant.
+pub fn parse_until(s: &str) -> Result<DateTime<Utc>> {
+    if let Ok(d) = s.parse::<NaiveDate>() {
+        let next = d.succ_opt().context("date out of range")?;
+        return Ok(next.and_time(NaiveTime::MIN).and_utc() - chrono::Duration::microseconds(1));
+    }
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .with_context(|| format!("--until {s:?}: expected YYYY-MM-DD or an RFC 3339 instant"))
+}
+
+fn open(store: &StoreArgs) -> Result<Box<dyn Store>> {
+    forbear_store::open(&store.store).with_context(|| format!("opening the store {}", store.store))
+}
+
+pub fn run(cmd: Command) -> Result<ExitCode> {
+    match cmd {
+        Command::Ingest {
+            store,
+            paths,
+            chunk,
+        } => {
+            let mut s = open(&store)?;
+            for p in paths {
+                let started = Instant::now();
+                let bar = indicatif::ProgressBar::new_spinner();
+                bar.set_message(format!("{}", p.display()));
+                let r = forbear_store::import::import(s.as_mut(), &p, chunk, &mut |n| {
+                    bar.set_message(format!("{}: {n} events", p.display()));
+                    bar.tick();
+                })?;
+                bar.finish_and_clear();
+                let secs = started.elapsed().as_secs_f64();
+                println!(
+                    "{}: {} events stored, {} already known, in {secs:.1}s ({:.0} events/s)",
+                    p.display(),
+                    r.stored,
+                    r.duplicates,
+                    (r.stored + r.duplicates) as f64 / secs.max(1e-9)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tick {
+            store,
+            engine,
+            until,
+            batch,
+            json,
+        } => {
+            let until = parse_until(&until)?;
+            let e = engine.engine()?;
+            let mut s = open(&store)?;
+            let started = Instant::now();
+            let bar = indicatif::ProgressBar::new_spinner();
+            let summary = e.tick(s.as_mut(), until, batch, &mut |p| {
+                bar.set_message(format!(
+                    "{} evaluations, {} effects",
+                    p.evaluations, p.effects
+                ));
+                bar.tick();
+            })?;
+            bar.finish_and_clear();
+            let secs = started.elapsed().as_secs_f64();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "until": until,
+                        "seconds": secs,
+                        "evaluations": summary.evaluations,
+                        "cases_opened": summary.cases_opened,
+                        "cases_closed": summary.cases_closed,
+                        "cases_reopened": summary.cases_reopened,
+                        "actions": summary.actions,
+                        "reversals": summary.reversals,
+                        "blocked": summary.blocked,
+                        "skipped": summary.skipped,
+                        "effects": summary.effects,
+                    })
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "ticked to {until}: {} evaluations in {secs:.1}s; cases opened {}, closed {}, re-opened {}; {} effects",
+                summary.evaluations,
+                summary.cases_opened,
+                summary.cases_closed,
+                summary.cases_reopened,
+                summary.effects
+            );
+            for (k, n) in &summary.actions {
+                println!("  action    {k:<18} {n}");
+            }
+            for (k, n) in &summary.reversals {
+                println!("  reversal  {k:<18} {n}");
+            }
+            for (k, n) in &summary.blocked {
+                println!("  blocked   {k:<18} {n}");
+            }
+            if summary.skipped > 0 {
+                println!("  skipped steps        {}", summary.skipped);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Timeline {
+            store,
+            account,
+            json,
+        } => {
+            let mut s = open(&store)?;
+            let id = AccountId::new(account)?;
+            let events = s.events(id)?;
+            if events.is_empty() {
+                bail!("account {account}: no events in {}", store.store);
+            }
+            let t = forbear_engine::timeline::timeline(&events);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&t)?);
+            } else {
+                for e in t {
+                    let local = e.local.map(|l| l.format("%Y-%m-%d %H:%M").to_string());
+                    println!(
+                        "{}  {:<16}  {:<8}  {}",
+                        e.at.format("%Y-%m-%d %H:%M UTC"),
+                        local.unwrap_or_default(),
+                        e.source,
+                        e.summary
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Case {
+            store,
+            engine,
+            account,
+        } => {
+            let mut s = open(&store)?;
+            let e = engine.engine()?;
+            let id = AccountId::new(account)?;
+            let at = s.clock()?;
+            let state = e.state(s.as_mut(), id, at)?;
+            let Some(p) = &state.profile else {
+                bail!(
+                    "account {account}: no account_opened event in {}",
+                    store.store
+                );
+            };
+            let today = state.local_date(at.unwrap_or_else(Utc::now));
+            let ledger = state.ledger(today);
+            let (scenario, why) = e.scenarios().select(
+                &p.segment,
+                state.assigned.as_deref(),
+                state.hardship.is_some(),
+            );
+            let case = state.open_case();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "account": account,
+                    "clock": at,
+                    "local_date": today,
+                    "balance_minor": ledger.balance,
+                    "currency": p.currency.as_str(),
+                    "days_past_due": ledger.dpd(today),
+                    "open_items": ledger.open_items.iter().map(|i| serde_json::json!({
+                        "invoice": i.invoice.map(|x| x.get()), "service": i.service.map(|x| x.get()),
+                        "due_on": i.due_on, "open_minor": i.open_minor, "disputed_minor": i.disputed_minor})).collect::<Vec<_>>(),
+                    "scenario_for_new_case": {"name": scenario.name, "why": why},
+                    "case": case.map(|c| serde_json::json!({
+                        "number": c.number, "scenario": c.scenario, "opened_at": c.opened_at,
+                        "steps_done": c.done, "measures_in_force": c.measures})),
+                    "paused": state.paused,
+                    "hardship": state.hardship,
+                    "holds": state.holds,
+                    "cases": state.cases.len(),
+                }))?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Act {
+            store,
+            account,
+            action,
+            by,
+            reason,
+            scenario,
+        } => {
+            let mut s = open(&store)?;
+            let id = AccountId::new(account)?;
+            let body = match action.as_str() {
+                "pause" => EventBody::Paused { by, reason },
+                "resume" => EventBody::Resumed { by },
+                "assign" => EventBody::ScenarioAssigned { by, scenario },
+                other => bail!("action must be pause, resume or assign, not {other:?}"),
+            };
+            let at = s.clock()?.unwrap_or_else(Utc::now);
+            let kind = body.kind();
+            let event = Event {
+                id: EventId::new(format!("manual:{account}:{kind}:{}", at.timestamp_micros()))
+                    .map_err(anyhow::Error::msg)?,
+                account: id,
+                at,
+                body,
+            };
+            s.ingest(&[event])?;
+            println!("account {account}: {kind} recorded at {at}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Scenarios(c) => scenarios(c),
+    }
+}
+
+fn scenarios(c: ScenariosCommand) -> Result<ExitCode> {
+    match c {
+        ScenariosCommand::Check { file } => match ScenarioSet::load(&file) {
+            Ok(s) => {
+                let steps: usize = s.scenarios.iter().map(|x| x.steps.len()).sum();
+                println!(
+                    "{}: valid — {} scenarios, {steps} steps, version {}",
+                    file.display(),
+                    s.scenarios.len(),
+                    s.version
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                for p in &e.problems {
+                    println!("{p}");
+                }
+                println!("{}: {} problem(s)", file.display(), e.problems.len());
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        ScenariosCommand::Show => {
+            print!("{}", forbear_engine::scenario::DEFAULT_SCENARIOS);
+            Ok(ExitCode::SUCCESS)
+        }
+        ScenariosCommand::Diff {
+            file,
+            store,
+            engine,
+        } => {
+            let old = engine.scenario_set()?;
+            let new = ScenarioSet::load(&file)?;
+            let mut s = open(&store)?;
+            let at = s.clock()?.unwrap_or_else(Utc::now);
+            let changes = forbear_engine::compare::diff(&old, &new, s.as_mut(), at)?;
+            for c in &changes {
+                println!("account {}: {} -> {}", c.account, c.before, c.after);
+            }
+            println!("{} account(s) would change scenario at {at}", changes.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        ScenariosCommand::DryRun {
+            file,
+            store,
+            engine,
+            until,
+            show,
+        } => {
+            let until = parse_until(&until)?;
+            let e = engine.engine()?;
+            let new = ScenarioSet::load(&file)?;
+            let mut s = open(&store)?;
+            let (n, changes) = forbear_engine::compare::dry_run(&e, &new, s.as_mut(), until)?;
+            for c in changes.iter().take(show) {
+                println!(
+                    "account {}:\n  now: {}\n  new: {}",
+                    c.account, c.before, c.after
+                );
+            }
+            println!(
+                "{} of {n} account(s) would be treated differently up to {until}",
+                changes.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

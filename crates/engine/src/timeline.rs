@@ -1,0 +1,219 @@
+//! An account's timeline: every event, decision, action and reversal in order, each with the
+//! reason, in UTC and in the customer's local time — what an agent or a customer who contests a
+//! measure is shown.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use forbear_core::Money;
+use serde::Serialize;
+
+use crate::event::{Event, EventBody};
+use crate::state::AccountState;
+
+/// One line of a timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// The event's id.
+    pub id: String,
+    /// When (UTC).
+    pub at: DateTime<Utc>,
+    /// When, in the customer's time zone.
+    pub local: Option<NaiveDateTime>,
+    /// Who: `engine` or `external`.
+    pub source: &'static str,
+    /// The event type.
+    pub kind: &'static str,
+    /// What happened and why, in words.
+    pub summary: String,
+}
+
+/// The timeline of an account's log (any order).
+pub fn timeline(events: &[Event]) -> Vec<Entry> {
+    let mut log: Vec<&Event> = events.iter().collect();
+    log.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+    log.dedup_by(|a, b| a.id == b.id);
+    let Some(first) = log.first() else {
+        return Vec::new();
+    };
+    let state = AccountState::replay(first.account, events.iter(), None);
+    let zone = state.profile.as_ref().map(|p| p.time_zone);
+    let currency = state.profile.as_ref().map(|p| p.currency);
+    let money = |m: i64| match currency {
+        Some(c) => Money::new(m, c).to_string(),
+        None => m.to_string(),
+    };
+    log.into_iter()
+        .map(|e| Entry {
+            id: e.id.to_string(),
+            at: e.at,
+            local: zone.map(|z| z.local(e.at)),
+            source: if e.is_engine() { "engine" } else { "external" },
+            kind: e.body.kind(),
+            summary: summary(&e.body, &money),
+        })
+        .collect()
+}
+
+fn summary(b: &EventBody, money: &dyn Fn(i64) -> String) -> String {
+    match b {
+        EventBody::AccountOpened {
+            customer_type,
+            service_level,
+            time_zone,
+            currency,
+            ..
+        } => format!(
+            "account: {customer_type}, {service_level}, {} ({currency})",
+            time_zone.name()
+        ),
+        EventBody::RiskAssessed { band } => format!("risk band {}", band.as_str()),
+        EventBody::InvoiceIssued {
+            invoice,
+            service,
+            amount_minor,
+            due_on,
+            ..
+        } => format!(
+            "invoice {invoice} for service {service}: {} due {due_on}",
+            money(*amount_minor)
+        ),
+        EventBody::PaymentReceived {
+            payment,
+            invoice,
+            amount_minor,
+            ..
+        } => match invoice {
+            Some(i) => format!(
+                "payment {payment} of {} for invoice {i}",
+                money(*amount_minor)
+            ),
+            None => format!("payment {payment} of {}", money(*amount_minor)),
+        },
+        EventBody::PaymentReversed { payment } => format!("payment {payment} reversed (bounced)"),
+        EventBody::DisputeOpened {
+            dispute,
+            invoice,
+            amount_minor,
+        } => format!(
+            "dispute {dispute} on invoice {invoice} for {}: dunning on it held",
+            money(*amount_minor)
+        ),
+        EventBody::DisputeResolved { dispute, upheld } => format!(
+            "dispute {dispute} {}",
+            if *upheld {
+                "upheld: amount credited"
+            } else {
+                "rejected: dunning resumes"
+            }
+        ),
+        EventBody::PromiseMade {
+            promise,
+            amount_minor,
+            due_on,
+        } => format!(
+            "promise {promise}: {} by {due_on}; escalation paused until then",
+            money(*amount_minor)
+        ),
+        EventBody::PlanInstalmentMissed { plan } => format!("instalment of plan {plan} missed"),
+        EventBody::ContactMade { channel, .. } => {
+            format!("{channel} contact made outside the engine")
+        }
+        EventBody::ContactOutcome {
+            channel,
+            conversation,
+            opted_out,
+            complaint,
+        } => {
+            let mut parts = Vec::new();
+            if *conversation {
+                parts.push("conversation about the debt");
+            }
+            if *opted_out {
+                parts.push("opted out");
+            }
+            if *complaint {
+                parts.push("complaint");
+            }
+            format!("{channel} outcome: {}", parts.join(", "))
+        }
+        EventBody::ConsentChanged { channel, consent } => format!(
+            "consent to {channel} {}",
+            if *consent { "given" } else { "withdrawn" }
+        ),
+        EventBody::HardshipDeclared { reason, review_on } => {
+            format!("hardship declared ({reason}), review on {review_on}: forbearance")
+        }
+        EventBody::HardshipEnded => "hardship lifted after review".into(),
+        EventBody::StatutoryHold { kind, until } => {
+            format!("statutory hold ({kind}) until {until}: no contact asking for payment, no fees")
+        }
+        EventBody::Paused { by, reason } => format!("paused by {by}: {reason}"),
+        EventBody::Resumed { by } => format!("resumed by {by}"),
+        EventBody::ScenarioAssigned { by, scenario } => match scenario {
+            Some(s) => format!("moved to scenario {s} by {by}"),
+            None => format!("scenario assignment cleared by {by}"),
+        },
+        EventBody::CaseOpened {
+            case,
+            scenario,
+            reason,
+        } => format!("case {case} opened under scenario {scenario}: {reason}"),
+        EventBody::StepExecuted {
+            step,
+            action,
+            services,
+            contact,
+            amount_minor,
+            target,
+            reason,
+            ..
+        } => {
+            let what = match (contact, amount_minor) {
+                (Some(c), _) => format!(
+                    "{action}: {} {} at {}, template {}",
+                    c.channel, c.tone, c.send_at, c.template
+                ),
+                (None, Some(a)) => format!("{action}: {}", money(*a)),
+                _ if !services.is_empty() => {
+                    let s: Vec<String> = services.iter().map(ToString::to_string).collect();
+                    format!("{action} on service {}", s.join(", "))
+                }
+                _ => match target {
+                    Some(t) => format!("{action} ({t})"),
+                    None => action.to_string(),
+                },
+            };
+            format!("step {step}: {what} — {reason}")
+        }
+        EventBody::StepSkipped { step, reason, .. } => format!("step {step} skipped: {reason}"),
+        EventBody::ContactBlocked {
+            step,
+            channel,
+            rule,
+            postponed_to,
+            ..
+        } => match postponed_to {
+            Some(t) => format!("step {step}: {channel} blocked ({rule}); postponed to {t}"),
+            None => {
+                format!("step {step}: {channel} blocked ({rule}); no allowed time, next channel")
+            }
+        },
+        EventBody::MeasureReversed {
+            measure, reason, ..
+        } => format!("{}: {reason}", describe(measure)),
+        EventBody::CaseClosed { case, reason } => format!("case {case} closed: {reason}"),
+        EventBody::CaseReopened { case, reason } => format!("case {case} re-opened: {reason}"),
+    }
+}
+
+fn describe(m: &crate::action::Measure) -> String {
+    use crate::action::Measure;
+    match m {
+        Measure::Barring { service, .. } => format!("{} service {service}", m.reversal()),
+        Measure::Fee { step, .. } => format!("fee of step {step} waived"),
+        Measure::Agency { agency } => format!("recalled from agency {agency}"),
+        Measure::PendingContact { effect, send_at } => {
+            format!("scheduled contact {effect} for {send_at} cancelled")
+        }
+        other => other.reversal().replace('_', " "),
+    }
+}
