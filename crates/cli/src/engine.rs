@@ -148,6 +148,9 @@ pub enum Command {
         #[arg(long)]
         scenario: Option<String>,
     },
+    /// The engine as a daemon: the scheduler on the wall (or a simulated) clock, webhook
+    /// delivery of the outbox, scenario reload when the file changes, and the HTTP API.
+    Run(Box<RunArgs>),
     /// Scenario sets as code: `check` a file, `show` the built-in one, `diff` which accounts
     /// would change scenario, `dry-run` which accounts would be treated differently.
     #[command(subcommand)]
@@ -333,42 +336,15 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
             let id = AccountId::new(account)?;
             let at = s.clock()?;
             let state = e.state(s.as_mut(), id, at)?;
-            let Some(p) = &state.profile else {
+            if state.profile.is_none() {
                 bail!(
                     "account {account}: no account_opened event in {}",
                     store.store
                 );
-            };
-            let today = state.local_date(at.unwrap_or_else(Utc::now));
-            let ledger = state.ledger(today);
-            let (scenario, why) = e.scenarios().select(
-                &p.segment,
-                state.assigned.as_deref(),
-                state.hardship.is_some(),
-            );
-            let case = state.open_case();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({
-                    "account": account,
-                    "clock": at,
-                    "local_date": today,
-                    "balance_minor": ledger.balance,
-                    "currency": p.currency.as_str(),
-                    "days_past_due": ledger.dpd(today),
-                    "open_items": ledger.open_items.iter().map(|i| serde_json::json!({
-                        "invoice": i.invoice.map(|x| x.get()), "service": i.service.map(|x| x.get()),
-                        "due_on": i.due_on, "open_minor": i.open_minor, "disputed_minor": i.disputed_minor})).collect::<Vec<_>>(),
-                    "scenario_for_new_case": {"name": scenario.name, "why": why},
-                    "case": case.map(|c| serde_json::json!({
-                        "number": c.number, "scenario": c.scenario, "opened_at": c.opened_at,
-                        "steps_done": c.done, "measures_in_force": c.measures})),
-                    "paused": state.paused,
-                    "hardship": state.hardship,
-                    "holds": state.holds,
-                    "cases": state.cases.len(),
-                }))?
-            );
+            }
+            let view =
+                forbear_engine::view::case_view(&state, e.scenarios(), at.unwrap_or_else(Utc::now));
+            println!("{}", serde_json::to_string_pretty(&view)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Act {
@@ -401,6 +377,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Scenarios(c) => scenarios(c),
+        Command::Run(a) => run_daemon(*a),
     }
 }
 
@@ -470,4 +447,136 @@ fn scenarios(c: ScenariosCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `forbear engine run`: the daemon.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Where the HTTP API listens.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    listen: String,
+    /// Webhook endpoints and signing secret (TOML: endpoints.<target> = URL, default = URL,
+    /// secret = …). Without it, effects stay in the outbox.
+    #[arg(long)]
+    webhooks: Option<PathBuf>,
+    /// The API's bearer token is read from this environment variable.
+    #[arg(long, default_value = "FORBEAR_ENGINE_TOKEN")]
+    token_env: String,
+    /// No authentication on the API (local work only).
+    #[arg(long)]
+    dev: bool,
+    /// Start a simulated clock at this date instead of the wall clock.
+    #[arg(long)]
+    from: Option<NaiveDate>,
+    /// Simulated seconds per real second (with --from).
+    #[arg(long, default_value_t = 86_400.0)]
+    speed: f64,
+    /// Stop once the clock reaches this date/instant and the outbox has nothing due.
+    #[arg(long)]
+    until: Option<String>,
+    /// Pause between rounds, milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    interval_ms: u64,
+    /// Accounts per transaction.
+    #[arg(long, default_value_t = 2_000)]
+    batch: usize,
+}
+
+pub fn run_daemon(a: RunArgs) -> Result<ExitCode> {
+    use forbear_core::{Clock, SystemClock};
+    use sha2::Digest as _;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let engine = a.engine.engine()?;
+    let clock: Arc<dyn Clock> = match a.from {
+        Some(d) => Arc::new(forbear_daemon::SimulatedClock::new(
+            d.and_time(NaiveTime::MIN).and_utc(),
+            a.speed,
+        )),
+        None => Arc::new(SystemClock),
+    };
+    let token = std::env::var(&a.token_env).ok().filter(|t| !t.is_empty());
+    let token_sha256 = match (token, a.dev) {
+        (_, true) => {
+            tracing::warn!("--dev: the engine API accepts requests WITHOUT authentication");
+            None
+        }
+        (Some(t), false) => Some(<[u8; 32]>::from(sha2::Sha256::digest(t.as_bytes()))),
+        (None, false) => bail!(
+            "no API token: set {} (any long random string) or pass --dev for local work",
+            a.token_env
+        ),
+    };
+    let sender = match &a.webhooks {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            let hooks: forbear_daemon::Webhooks =
+                toml::from_str(&text).with_context(|| format!("{}", p.display()))?;
+            Some(forbear_daemon::Sender::new(hooks)?)
+        }
+        None => {
+            tracing::warn!("no --webhooks: effects stay in the outbox");
+            None
+        }
+    };
+    let worker = forbear_daemon::Worker {
+        engine: engine.clone(),
+        store: open(&a.store)?,
+        sender,
+        clock: clock.clone(),
+        interval: std::time::Duration::from_millis(a.interval_ms),
+        batch: a.batch,
+        scenarios: a.engine.scenarios.clone(),
+        until: a.until.as_deref().map(parse_until).transpose()?,
+    };
+    let api = forbear_daemon::api::ApiState {
+        store: Arc::new(std::sync::Mutex::new(open(&a.store)?)),
+        engine: Arc::new(engine),
+        clock,
+        token_sha256,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker_stop = stop.clone();
+    let handle = std::thread::Builder::new()
+        .name("engine-worker".into())
+        .spawn(move || worker.run(&worker_stop))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let listen = a.listen.clone();
+    let server_stop = stop.clone();
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        tracing::info!(addr = %listener.local_addr()?, "engine API listening");
+        let shutdown = async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => break,
+                    () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
+                        if server_stop.load(Ordering::SeqCst) { break; }
+                    }
+                }
+            }
+        };
+        axum::serve(listener, forbear_daemon::api::router(api))
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        anyhow::Ok(())
+    })?;
+    stop.store(true, Ordering::SeqCst);
+    let report = handle
+        .join()
+        .map_err(|_| anyhow::anyhow!("the engine worker panicked"))??;
+    println!(
+        "engine stopped: {} evaluations, {} effects, {} delivered, {} failed attempts",
+        report.evaluations, report.effects, report.delivered, report.failed
+    );
+    Ok(ExitCode::SUCCESS)
 }

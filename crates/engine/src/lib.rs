@@ -27,6 +27,7 @@ pub mod scenario;
 pub mod state;
 pub mod template;
 pub mod timeline;
+pub mod view;
 
 pub use action::{ActionKind, Barring, Measure};
 pub use decide::{Context, Decision, decide};

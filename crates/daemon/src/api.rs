@@ -1,0 +1,298 @@
+//! The engine's HTTP API: ingest events, read an account's timeline and case, record agents'
+//! manual actions, see the outbox. Thin handlers: parse, call the store or the engine, answer;
+//! errors are RFC 9457 problem documents naming what is wrong.
+
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use forbear_api::Problem;
+use forbear_core::{AccountId, Clock};
+use forbear_engine::{Engine, Event, EventBody, EventId, Store};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+use crate::SharedStore;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The store connection for the API.
+    pub store: SharedStore,
+    /// The engine (scenarios for case views).
+    pub engine: Arc<Engine>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// SHA-256 of the bearer token (None: open, `--dev`).
+    pub token_sha256: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for ApiState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiState")
+            .field("engine", &self.engine)
+            .field("auth", &self.token_sha256.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A problem as a response.
+#[derive(Debug)]
+pub struct ApiError(Problem);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            serde_json::to_string(&self.0).unwrap_or_default(),
+        )
+            .into_response()
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!("engine api: {e}");
+    ApiError(Problem::new(
+        500,
+        "internal",
+        "Internal error",
+        "the store failed; see the engine's log",
+    ))
+}
+
+/// The router.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/v1/events", post(ingest))
+        .route("/v1/accounts/{id}/timeline", get(timeline))
+        .route("/v1/accounts/{id}/case", get(case))
+        .route("/v1/accounts/{id}/actions", post(act))
+        .route("/v1/outbox", get(outbox))
+        .layer(DefaultBodyLimit::max(32 << 20))
+        .with_state(state)
+}
+
+fn authorize(state: &ApiState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(want) = state.token_sha256 else {
+        return Ok(());
+    };
+    let got = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| Sha256::digest(t.as_bytes()));
+    match got {
+        Some(h) if h.iter().zip(want.iter()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0 => Ok(()),
+        _ => Err(ApiError(Problem::new(
+            401,
+            "unauthorized",
+            "Authentication required",
+            "send Authorization: Bearer <token>",
+        ))),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    store: &SharedStore,
+    f: impl FnOnce(&mut dyn Store) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut s = store.lock().map_err(|_| internal("store lock poisoned"))?;
+        f(s.as_mut())
+    })
+    .await
+    .map_err(internal)?
+}
+
+fn account(id: i64) -> Result<AccountId, ApiError> {
+    AccountId::new(id).map_err(|e| ApiError(Problem::invalid("id", e.to_string())))
+}
+
+/// `POST /v1/events`: a JSON array of events, or NDJSON (`application/x-ndjson`). Every event
+/// is checked before any is stored; the answer counts stored and already-known events.
+async fn ingest(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    authorize(&st, &headers)?;
+    let ndjson = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-ndjson"));
+    let text = std::str::from_utf8(&body).map_err(|e| {
+        ApiError(Problem::new(
+            400,
+            "malformed",
+            "Malformed body",
+            e.to_string(),
+        ))
+    })?;
+    let events: Vec<Event> = if ndjson {
+        let mut v = Vec::new();
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            v.push(serde_json::from_str(line).map_err(|e| {
+                ApiError(Problem::invalid(format!("line {}", i + 1), e.to_string()))
+            })?);
+        }
+        v
+    } else {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        parse_array(de)?
+    };
+    for (i, e) in events.iter().enumerate() {
+        e.check_external()
+            .map_err(|err| ApiError(Problem::invalid(format!("[{i}]"), err.to_string())))?;
+    }
+    let n = events.len();
+    let r = blocking(&st.store, move |s| s.ingest(&events).map_err(internal)).await?;
+    Ok(
+        Json(serde_json::json!({"received": n, "stored": r.stored, "duplicates": r.duplicates}))
+            .into_response(),
+    )
+}
+
+fn parse_array(
+    de: &mut serde_json::Deserializer<serde_json::de::StrRead<'_>>,
+) -> Result<Vec<Event>, ApiError> {
+    <Vec<Event> as Deserialize>::deserialize(de).map_err(|e| {
+        ApiError(Problem::invalid(
+            "body",
+            format!("expected a JSON array of events: {e}"),
+        ))
+    })
+}
+
+async fn timeline(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    authorize(&st, &headers)?;
+    let id = account(id)?;
+    let events = blocking(&st.store, move |s| s.events(id).map_err(internal)).await?;
+    if events.is_empty() {
+        return Err(ApiError(Problem::new(
+            404,
+            "not-found",
+            "No such account",
+            format!("account {id} has no events"),
+        )));
+    }
+    Ok(Json(forbear_engine::timeline::timeline(&events)).into_response())
+}
+
+async fn case(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    authorize(&st, &headers)?;
+    let id = account(id)?;
+    let now = st.clock.now();
+    let events = blocking(&st.store, move |s| s.events(id).map_err(internal)).await?;
+    if events.is_empty() {
+        return Err(ApiError(Problem::new(
+            404,
+            "not-found",
+            "No such account",
+            format!("account {id} has no events"),
+        )));
+    }
+    let state = forbear_engine::AccountState::replay(id, &events, Some(now));
+    Ok(Json(forbear_engine::view::case_view(
+        &state,
+        st.engine.scenarios(),
+        now,
+    ))
+    .into_response())
+}
+
+/// A manual action.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Action {
+    /// `pause`, `resume` or `assign`.
+    action: String,
+    /// Who.
+    by: String,
+    /// Why (pause).
+    #[serde(default)]
+    reason: String,
+    /// Scenario (assign; absent: back to segment rules).
+    #[serde(default)]
+    scenario: Option<String>,
+}
+
+async fn act(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    authorize(&st, &headers)?;
+    let id = account(id)?;
+    let a: Action = serde_json::from_slice(&body)
+        .map_err(|e| ApiError(Problem::invalid("body", e.to_string())))?;
+    if a.by.trim().is_empty() {
+        return Err(ApiError(Problem::invalid("by", "who acts must be named")));
+    }
+    if let Some(s) = &a.scenario
+        && st.engine.scenarios().get(s).is_none()
+    {
+        return Err(ApiError(Problem::invalid(
+            "scenario",
+            format!("no scenario {s:?} in the set in force"),
+        )));
+    }
+    let body = match a.action.as_str() {
+        "pause" => EventBody::Paused {
+            by: a.by,
+            reason: a.reason,
+        },
+        "resume" => EventBody::Resumed { by: a.by },
+        "assign" => EventBody::ScenarioAssigned {
+            by: a.by,
+            scenario: a.scenario,
+        },
+        other => {
+            return Err(ApiError(Problem::invalid(
+                "action",
+                format!("pause, resume or assign, not {other:?}"),
+            )));
+        }
+    };
+    let at = st.clock.now();
+    let kind = body.kind();
+    let ev = Event {
+        id: EventId::new(format!("manual:{id}:{kind}:{}", at.timestamp_micros()))
+            .map_err(|e| ApiError(Problem::invalid("id", e)))?,
+        account: id,
+        at,
+        body,
+    };
+    let eid = ev.id.to_string();
+    blocking(&st.store, move |s| s.ingest(&[ev]).map_err(internal)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({"event": eid, "at": at})),
+    )
+        .into_response())
+}
+
+async fn outbox(State(st): State<ApiState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorize(&st, &headers)?;
+    let (p, d, c) = blocking(&st.store, |s| s.outbox_counts().map_err(internal)).await?;
+    Ok(Json(serde_json::json!({"pending": p, "delivered": d, "cancelled": c})).into_response())
+}
