@@ -1,6 +1,7 @@
 //! End-to-end tests: the `forbear` binary and the crates working together, as a user runs them.
 
 mod cli;
+mod engine;
 mod layout;
 mod sample;
 mod serve;

@@ -110,6 +110,10 @@ pub enum Command {
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
+        /// After the tick, deliver the outbox's effects due by --until to these webhooks (TOML:
+        /// endpoints.<target> = URL, default = URL, secret = …).
+        #[arg(long)]
+        webhooks: Option<PathBuf>,
     },
     /// An account's timeline: every event, decision, action and reversal, with the reason.
     Timeline {
@@ -242,9 +246,11 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
             until,
             batch,
             json,
+            webhooks,
         } => {
             let until = parse_until(&until)?;
             let e = engine.engine()?;
+            let sender = webhooks.as_deref().map(sender).transpose()?;
             let mut s = open(&store)?;
             let started = Instant::now();
             let bar = indicatif::ProgressBar::new_spinner();
@@ -257,6 +263,21 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
             })?;
             bar.finish_and_clear();
             let secs = started.elapsed().as_secs_f64();
+            let delivered = match &sender {
+                Some(snd) => {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    Some(snd.drain(&rt, s.as_mut(), until)?)
+                }
+                None => None,
+            };
+            if let Some(d) = delivered {
+                eprintln!(
+                    "delivered {} effects ({} failed attempts, retried later)",
+                    d.delivered, d.failed
+                );
+            }
             if json {
                 println!(
                     "{}",
@@ -486,6 +507,14 @@ pub struct RunArgs {
     batch: usize,
 }
 
+fn sender(p: &std::path::Path) -> Result<forbear_daemon::Sender> {
+    let text =
+        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+    let hooks: forbear_daemon::Webhooks =
+        toml::from_str(&text).with_context(|| format!("{}", p.display()))?;
+    Ok(forbear_daemon::Sender::new(hooks)?)
+}
+
 pub fn run_daemon(a: RunArgs) -> Result<ExitCode> {
     use forbear_core::{Clock, SystemClock};
     use sha2::Digest as _;
@@ -511,13 +540,7 @@ pub fn run_daemon(a: RunArgs) -> Result<ExitCode> {
         ),
     };
     let sender = match &a.webhooks {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read {}", p.display()))?;
-            let hooks: forbear_daemon::Webhooks =
-                toml::from_str(&text).with_context(|| format!("{}", p.display()))?;
-            Some(forbear_daemon::Sender::new(hooks)?)
-        }
+        Some(p) => Some(sender(p)?),
         None => {
             tracing::warn!("no --webhooks: effects stay in the outbox");
             None
@@ -543,7 +566,12 @@ pub fn run_daemon(a: RunArgs) -> Result<ExitCode> {
     let worker_stop = stop.clone();
     let handle = std::thread::Builder::new()
         .name("engine-worker".into())
-        .spawn(move || worker.run(&worker_stop))?;
+        .spawn(move || {
+            let r = worker.run(&worker_stop);
+            // A run with --until ends by itself: the API stops with it.
+            worker_stop.store(true, Ordering::SeqCst);
+            r
+        })?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -192,29 +192,51 @@ impl Sender {
         }
     }
 
-    /// Delivers up to `limit` effects due at `now` (store calls run on this thread: give it a
-    /// blocking-friendly context). Returns what was done.
-    pub async fn round(
+    /// Delivers up to `limit` effects due at `now`: store calls on this thread, the POSTs on
+    /// `rt`, up to 32 at once. The store is synchronous (and PostgreSQL's driver runs its own
+    /// runtime), so it is never called from inside `rt`.
+    pub fn round(
         &self,
+        rt: &tokio::runtime::Runtime,
         store: &mut dyn Store,
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Delivered, DeliveryError> {
         let mut d = Delivered::default();
-        for item in store.outbox_due(now, limit)? {
-            match self.post(&item).await {
-                Ok(()) => {
-                    store.outbox_delivered(&item.key, now)?;
-                    d.delivered += 1;
+        let items = store.outbox_due(now, limit)?;
+        for chunk in items.chunks(32) {
+            let results: Vec<Result<(), String>> = rt.block_on(async {
+                let mut set = tokio::task::JoinSet::new();
+                for (i, item) in chunk.iter().enumerate() {
+                    let (me, item) = (self.clone(), item.clone());
+                    set.spawn(async move { (i, me.post(&item).await) });
                 }
-                Err(e) => {
-                    let exp = item.attempts.min(20);
-                    let delay = (self.hooks.backoff_seconds << exp.min(16))
-                        .min(self.hooks.max_backoff_seconds)
-                        .max(1);
-                    tracing::warn!(key = %item.key, attempts = item.attempts + 1, error = %e, "webhook failed; will retry");
-                    store.outbox_failed(&item.key, &e, now + Duration::seconds(delay))?;
-                    d.failed += 1;
+                let mut out = vec![Ok(()); chunk.len()];
+                while let Some(r) = set.join_next().await {
+                    match r {
+                        Ok((i, res)) => out[i] = res,
+                        Err(e) => {
+                            tracing::error!("webhook task failed: {e}");
+                        }
+                    }
+                }
+                out
+            });
+            for (item, res) in chunk.iter().zip(results) {
+                match res {
+                    Ok(()) => {
+                        store.outbox_delivered(&item.key, now)?;
+                        d.delivered += 1;
+                    }
+                    Err(e) => {
+                        let exp = item.attempts.min(16);
+                        let delay = (self.hooks.backoff_seconds << exp)
+                            .min(self.hooks.max_backoff_seconds)
+                            .max(1);
+                        tracing::warn!(key = %item.key, attempts = item.attempts + 1, error = %e, "webhook failed; will retry");
+                        store.outbox_failed(&item.key, &e, now + Duration::seconds(delay))?;
+                        d.failed += 1;
+                    }
                 }
             }
         }
@@ -222,14 +244,15 @@ impl Sender {
     }
 
     /// Delivers everything due at `now`, round after round, until a round delivers nothing.
-    pub async fn drain(
+    pub fn drain(
         &self,
+        rt: &tokio::runtime::Runtime,
         store: &mut dyn Store,
         now: DateTime<Utc>,
     ) -> Result<Delivered, DeliveryError> {
         let mut total = Delivered::default();
         loop {
-            let d = self.round(store, now, 256).await?;
+            let d = self.round(rt, store, now, 256)?;
             total.delivered += d.delivered;
             total.failed += d.failed;
             if d.delivered == 0 {

@@ -129,7 +129,7 @@ impl Worker {
                 tracing::info!(until = %now, evaluations = s.evaluations, effects = s.effects, opened = s.cases_opened, closed = s.cases_closed, "tick");
             }
             if let Some(sender) = &self.sender {
-                let d = rt.block_on(sender.drain(self.store.as_mut(), now))?;
+                let d = sender.drain(&rt, self.store.as_mut(), now)?;
                 report.delivered += d.delivered;
                 report.failed += d.failed;
             }
