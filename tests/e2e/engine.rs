@@ -261,3 +261,119 @@ fn crash_safety_on_postgres() {
             .unwrap();
     }
 }
+
+/// A simulated portfolio through the engine with the registry's response models: contacts are
+/// chosen by the recommender, payments cure accounts, and every kind of measure is undone —
+/// services reconnected and barring lifted, fees waived, blacklist flags removed, agency cases
+/// recalled, scheduled contacts cancelled — with each account's timeline saying why.
+#[test]
+fn a_portfolio_runs_with_recommendations_and_undoes_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("p");
+    let o = forbear(&[
+        "generate",
+        "--accounts",
+        "5000",
+        "--months",
+        "6",
+        "--seed",
+        "11",
+        "--out",
+        data.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let store = format!("sqlite://{}/e.db", dir.path().display());
+    let o = forbear(&[
+        "engine",
+        "ingest",
+        "--store",
+        &store,
+        data.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let models = crate::root().join("models");
+    let o = forbear(&[
+        "engine",
+        "tick",
+        "--store",
+        &store,
+        "--until",
+        "2026-06-30",
+        "--json",
+        "--models",
+        models.to_str().unwrap(),
+    ]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let summary: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    for k in [
+        "notify",
+        "soft_bar",
+        "disconnect",
+        "blacklist",
+        "agency_placement",
+        "late_fee",
+    ] {
+        assert!(
+            summary["actions"][k].as_u64().unwrap_or(0) > 0,
+            "no {k}: {summary}"
+        );
+    }
+    for k in [
+        "lift_barring",
+        "reconnect",
+        "remove_blacklist",
+        "recall_from_agency",
+        "waive_fee",
+        "cancel_contact",
+    ] {
+        assert!(
+            summary["reversals"][k].as_u64().unwrap_or(0) > 0,
+            "no {k}: {summary}"
+        );
+    }
+    assert!(
+        summary["cases_closed"].as_u64().unwrap() > 1000,
+        "{summary}"
+    );
+
+    // Contacts chosen by the response models, through the contact rules.
+    let mut s = forbear_store::open(&store).unwrap();
+    let mut recommended = 0;
+    let mut recalled = None;
+    for a in s.accounts().unwrap() {
+        for e in s.events(a).unwrap() {
+            match &e.body {
+                forbear_engine::EventBody::StepExecuted {
+                    contact: Some(c),
+                    reason,
+                    ..
+                } if c.recommended => {
+                    assert!(reason.contains("response models"), "{reason}");
+                    assert!(c.propensity.is_some_and(|p| p > 0.0 && p <= 1.0));
+                    recommended += 1;
+                }
+                forbear_engine::EventBody::MeasureReversed {
+                    measure: forbear_engine::Measure::Agency { .. },
+                    ..
+                } => {
+                    recalled = Some(a);
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(recommended > 100, "{recommended} recommended contacts");
+    let account = recalled.expect("an agency recall").get().to_string();
+    let o = forbear(&["engine", "timeline", "--store", &store, &account]);
+    let (t, _) = text(&o);
+    assert!(
+        t.contains("placed") || t.contains("agency_placement"),
+        "{t}"
+    );
+    assert!(
+        t.contains("recalled from agency") && t.contains("account cured"),
+        "{t}"
+    );
+    assert!(t.contains("payment"), "{t}");
+}
