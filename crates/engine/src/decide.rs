@@ -173,8 +173,8 @@ impl Work<'_> {
 
     fn opens_at(&self) -> i32 {
         match self.s.open_case().and_then(|c| self.set().get(&c.scenario)) {
-            Some(s) => s.opens_at_dpd(),
-            None => self.selected().0.opens_at_dpd(),
+            Some(s) => s.opens_at_dpd(self.s.risk_band),
+            None => self.selected().0.opens_at_dpd(self.s.risk_band),
         }
     }
 
@@ -451,13 +451,6 @@ impl Work<'_> {
 
     /// Why a due step does not run, if it does not.
     fn unmet(&self, step: &Step, ledger: &Ledger, when: DateTime<Utc>) -> Option<String> {
-        let stale = Duration::days(i64::from(self.set().settings.stale_contact_days));
-        if step.action.is_contact() && self.now - when > stale {
-            return Some(format!(
-                "stale: due at {when}, more than {} days ago",
-                stale.num_days()
-            ));
-        }
         let (_, net) = self.exposure(ledger);
         if let Some(p) = &self.s.profile
             && let Some(min) = step.when.min_overdue.get(&p.currency)
@@ -479,6 +472,13 @@ impl Work<'_> {
         }
         if step.when.no_open_dispute && self.s.disputes.values().any(|d| d.resolved.is_none()) {
             return Some("a dispute is open".into());
+        }
+        let stale = Duration::days(i64::from(self.set().settings.stale_contact_days));
+        if step.action.is_contact() && self.now - when > stale {
+            return Some(format!(
+                "stale: due at {when}, more than {} days ago",
+                stale.num_days()
+            ));
         }
         None
     }
@@ -799,7 +799,7 @@ impl Work<'_> {
                 }
             }
             None => {
-                let opens = self.selected().0.opens_at_dpd();
+                let opens = self.selected().0.opens_at_dpd(self.s.risk_band);
                 for item in &ledger.open_items {
                     wakes.push(self.midnight(item.due_on + Duration::days(i64::from(opens))));
                 }

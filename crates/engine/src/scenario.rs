@@ -243,11 +243,19 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// The earliest DPD at which a case opens under this scenario (its most negative DPD
-    /// trigger; 1 when it has none).
-    pub fn opens_at_dpd(&self) -> i32 {
+    /// The earliest DPD at which a case opens under this scenario for an account in risk band
+    /// `band`: its most negative DPD trigger among the steps whose risk condition the account
+    /// meets (a pre-due nudge for high-risk accounts opens no case for the others); 1 when none
+    /// is earlier.
+    pub fn opens_at_dpd(&self, band: Option<RiskBand>) -> i32 {
         self.steps
             .iter()
+            .filter(|s| {
+                s.when
+                    .risk_band
+                    .as_ref()
+                    .is_none_or(|set| band.is_some_and(|b| set.contains(&b)))
+            })
             .filter_map(|s| match s.trigger {
                 Trigger::Dpd(d) => Some(d),
                 _ => None,

@@ -338,3 +338,48 @@ fn no_call_within_seven_days_of_a_conversation_the_call_waits() {
             .all(|r| r.effect.target == Target::Queue)
     );
 }
+
+#[test]
+fn high_risk_accounts_get_a_preventive_nudge_before_the_due_date() {
+    let e = engine();
+    let mut store = MemoryStore::new();
+    let risky = ev(
+        "risk:1",
+        10,
+        at(1),
+        EventBody::RiskAssessed {
+            band: forbear_engine::RiskBand::D,
+        },
+    );
+    run(
+        &e,
+        &mut store,
+        &[
+            opened(10, CustomerType::Consumer, "Europe/Madrid"),
+            risky,
+            invoice(10, 1000, 101, 3000, 10),
+            payment(10, 1001, Some(1000), 3000, at(9)),
+        ],
+        at(20),
+    );
+    let t = timeline(&mut store, 10);
+    assert_eq!(t.first().map(String::as_str), Some("case_opened"), "{t:#?}");
+    assert!(has(&t, "executed standard/pre-due-nudge notify"), "{t:#?}");
+    assert_eq!(
+        t.last().map(String::as_str),
+        Some("case_closed"),
+        "paid on time: {t:#?}"
+    );
+    // A low-risk account with the same bill opens no case before it is overdue.
+    run(
+        &e,
+        &mut store,
+        &[
+            opened(11, CustomerType::Consumer, "Europe/Madrid"),
+            invoice(11, 1100, 111, 3000, 10),
+            payment(11, 1101, Some(1100), 3000, at(9)),
+        ],
+        at(20),
+    );
+    assert!(timeline(&mut store, 11).is_empty());
+}
