@@ -55,7 +55,11 @@ fn account_events(a: i64, zones: &[TimeZone], out: &mut Vec<Event>) {
         format!("account:{a}"),
         opened,
         EventBody::AccountOpened {
-            customer_type: if rng.chance(0.9) { CustomerType::Consumer } else { CustomerType::SmallBusiness },
+            customer_type: if rng.chance(0.9) {
+                CustomerType::Consumer
+            } else {
+                CustomerType::SmallBusiness
+            },
             subscription_type: SubscriptionType::Postpaid,
             service_level: ServiceLevel::Standard,
             product: Product::Mobile,
@@ -64,17 +68,30 @@ fn account_events(a: i64, zones: &[TimeZone], out: &mut Vec<Event>) {
             other_zones: vec![],
             language: "en".into(),
             currency: Currency::EUR,
-            consent: vec![Channel::Sms, Channel::Email, Channel::AgentCall, Channel::Letter],
+            consent: vec![
+                Channel::Sms,
+                Channel::Email,
+                Channel::AgentCall,
+                Channel::Letter,
+            ],
             name: None,
         },
     ));
     if rng.chance(0.3) {
         let band = RiskBand::ALL[rng.below(5) as usize];
-        out.push(mk(format!("risk:{a}"), opened, EventBody::RiskAssessed { band }));
+        out.push(mk(
+            format!("risk:{a}"),
+            opened,
+            EventBody::RiskAssessed { band },
+        ));
     }
     let delinquent = rng.chance(0.10);
     let months: &[u32] = if delinquent { &[3, 4, 5, 6] } else { &[5, 6] };
-    let stop_at = if delinquent { rng.below(months.len() as u64) as usize } else { usize::MAX };
+    let stop_at = if delinquent {
+        rng.below(months.len() as u64) as usize
+    } else {
+        usize::MAX
+    };
     let cycle = 1 + (a % 28) as u32;
     let services = if rng.chance(0.05) { 2 } else { 1 };
     for (k, &m) in months.iter().enumerate() {
@@ -86,26 +103,44 @@ fn account_events(a: i64, zones: &[TimeZone], out: &mut Vec<Event>) {
         for s in 1..=services {
             let inv = a * 100 + i64::from(m) * 10 + s;
             let amount = rng.between(1500, 9000);
-            let (Ok(invoice), Ok(service)) = (InvoiceId::new(inv), ServiceId::new(a * 10 + s)) else {
+            let (Ok(invoice), Ok(service)) = (InvoiceId::new(inv), ServiceId::new(a * 10 + s))
+            else {
                 continue;
             };
             out.push(mk(
                 format!("invoice:{inv}"),
                 zone.at(issued, NaiveTime::MIN),
-                EventBody::InvoiceIssued { invoice, service, amount_minor: amount, currency: Currency::EUR, due_on: due },
+                EventBody::InvoiceIssued {
+                    invoice,
+                    service,
+                    amount_minor: amount,
+                    currency: Currency::EUR,
+                    due_on: due,
+                },
             ));
             if k >= stop_at {
                 continue;
             }
             // Most pay in the week before the due date; some a few days late.
-            let offset = if rng.chance(0.9) { -rng.between(0, 7) } else { rng.between(1, 6) };
-            let at = zone.at(due + Duration::days(offset), NaiveTime::from_hms_opt(10, 0, 0).unwrap_or(NaiveTime::MIN))
-                + Duration::minutes(rng.between(0, 600));
+            let offset = if rng.chance(0.9) {
+                -rng.between(0, 7)
+            } else {
+                rng.between(1, 6)
+            };
+            let at = zone.at(
+                due + Duration::days(offset),
+                NaiveTime::from_hms_opt(10, 0, 0).unwrap_or(NaiveTime::MIN),
+            ) + Duration::minutes(rng.between(0, 600));
             if let Ok(payment) = PaymentId::new(inv) {
                 out.push(mk(
                     format!("payment:{inv}"),
                     at,
-                    EventBody::PaymentReceived { payment, invoice: Some(invoice), amount_minor: amount, currency: Currency::EUR },
+                    EventBody::PaymentReceived {
+                        payment,
+                        invoice: Some(invoice),
+                        amount_minor: amount,
+                        currency: Currency::EUR,
+                    },
                 ));
             }
         }
@@ -113,7 +148,9 @@ fn account_events(a: i64, zones: &[TimeZone], out: &mut Vec<Event>) {
 }
 
 fn main() {
-    let accounts: i64 = arg("--accounts").and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let accounts: i64 = arg("--accounts")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
     let url = arg("--store").unwrap_or_else(|| "sqlite:///tmp/engine-bench.db".into());
     let phase = arg("--phase").unwrap_or_else(|| "all".into());
     let batch: usize = arg("--batch").and_then(|s| s.parse().ok()).unwrap_or(2000);
@@ -124,20 +161,32 @@ fn main() {
         Arc::new(RuleOfThumb),
     );
     let mut store: Box<dyn Store> = forbear_store::open(&url).unwrap_or_else(|e| panic!("{e}"));
-    let last = Utc.with_ymd_and_hms(LAST.0, LAST.1, LAST.2, 0, 0, 0).single().unwrap_or_default();
+    let last = Utc
+        .with_ymd_and_hms(LAST.0, LAST.1, LAST.2, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
     let eve = last - Duration::microseconds(1);
     let end = last + Duration::days(1) - Duration::microseconds(1);
     if phase == "all" || phase == "setup" || phase == "ingest" {
-        let zones: Vec<TimeZone> = ["Europe/Madrid", "Europe/London", "America/Sao_Paulo", "Europe/Berlin"]
-            .iter()
-            .filter_map(|z| TimeZone::parse(z).ok())
-            .collect();
+        let zones: Vec<TimeZone> = [
+            "Europe/Madrid",
+            "Europe/London",
+            "America/Sao_Paulo",
+            "Europe/Berlin",
+        ]
+        .iter()
+        .filter_map(|z| TimeZone::parse(z).ok())
+        .collect();
         let t = Instant::now();
         let mut events = Vec::new();
         for a in 1..=accounts {
             account_events(a, &zones, &mut events);
         }
-        println!(r#"{{"phase":"generate","accounts":{accounts},"events":{},"seconds":{:.2}}}"#, events.len(), t.elapsed().as_secs_f64());
+        println!(
+            r#"{{"phase":"generate","accounts":{accounts},"events":{},"seconds":{:.2}}}"#,
+            events.len(),
+            t.elapsed().as_secs_f64()
+        );
         let t = Instant::now();
         let mut stored = 0;
         for chunk in events.chunks(20_000) {
@@ -152,19 +201,30 @@ fn main() {
     }
     if phase == "all" || phase == "setup" || phase == "catchup" {
         let t = Instant::now();
-        let s = engine.tick(store.as_mut(), eve, batch, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
+        let s = engine
+            .tick(store.as_mut(), eve, batch, &mut |_| {})
+            .unwrap_or_else(|e| panic!("{e}"));
         println!(
             r#"{{"phase":"catch_up","until":"{eve}","evaluations":{},"effects":{},"seconds":{:.2}}}"#,
-            s.evaluations, s.effects, t.elapsed().as_secs_f64()
+            s.evaluations,
+            s.effects,
+            t.elapsed().as_secs_f64()
         );
     }
     if phase == "all" || phase == "daily" {
         let t = Instant::now();
-        let s = engine.tick(store.as_mut(), end, batch, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
+        let s = engine
+            .tick(store.as_mut(), end, batch, &mut |_| {})
+            .unwrap_or_else(|e| panic!("{e}"));
         let secs = t.elapsed().as_secs_f64();
         println!(
             r#"{{"phase":"daily_tick","day":"{}","accounts":{accounts},"evaluations":{},"cases_opened":{},"cases_closed":{},"effects":{},"actions":{:?},"seconds":{secs:.2}}}"#,
-            last.date_naive(), s.evaluations, s.cases_opened, s.cases_closed, s.effects, s.actions
+            last.date_naive(),
+            s.evaluations,
+            s.cases_opened,
+            s.cases_closed,
+            s.effects,
+            s.actions
         );
     }
 }
