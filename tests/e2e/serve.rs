@@ -988,3 +988,69 @@ fn path_attributions_agree_with_treeshap_on_the_taiwan_data() {
         "{top1_rate} {overlap_rate}"
     );
 }
+
+/// The dunning engine asks this service for channel, time and tone through `forbear-client`
+/// (the same port as the in-process recommender), with a scoring key.
+#[test]
+fn the_engine_asks_the_service_for_recommendations() {
+    let svc = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("g");
+    let o = crate::forbear(&[
+        "generate",
+        "--accounts",
+        "1500",
+        "--months",
+        "2",
+        "--seed",
+        "3",
+        "--out",
+        data.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", crate::text(&o));
+    let store = format!("sqlite://{}/e.db", dir.path().display());
+    let o = crate::forbear(&[
+        "engine",
+        "ingest",
+        "--store",
+        &store,
+        data.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", crate::text(&o));
+    let o = std::process::Command::new(crate::forbear_bin())
+        .args([
+            "engine",
+            "tick",
+            "--store",
+            &store,
+            "--until",
+            "2026-06-30",
+            "--json",
+            "--recommender",
+            &svc.base,
+        ])
+        .env("FORBEAR_SERVICE_KEY", SCORER)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let (out, err) = crate::text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("recommender failed"), "{err}");
+    let summary: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(
+        summary["actions"]["notify"].as_u64().unwrap_or(0) > 0,
+        "{summary}"
+    );
+    let mut s = forbear_store::open(&store).unwrap();
+    let by_service = s
+        .accounts()
+        .unwrap()
+        .into_iter()
+        .flat_map(|a| s.events(a).unwrap())
+        .filter(|e| matches!(&e.body, forbear_engine::EventBody::StepExecuted { reason, .. } if reason.contains("service (")))
+        .count();
+    assert!(
+        by_service > 10,
+        "{by_service} contacts chosen by the service"
+    );
+}

@@ -32,7 +32,8 @@ pub struct EngineArgs {
     #[arg(long)]
     templates: Option<PathBuf>,
     /// Who picks channel, time and tone for `recommend` steps: `models` (the registry's
-    /// response models and strategy, in process) or `rules` (a fixed rule of thumb).
+    /// response models and strategy, in process), `rules` (a fixed rule of thumb), or the URL
+    /// of a running `forbear serve` (its API key in FORBEAR_SERVICE_KEY).
     #[arg(long, default_value = "models")]
     recommender: String,
     #[command(flatten)]
@@ -68,7 +69,18 @@ impl EngineArgs {
                     Arc::new(RuleOfThumb)
                 }
             },
-            other => bail!("--recommender must be models or rules, not {other:?}"),
+            url if url.starts_with("http://") || url.starts_with("https://") => {
+                let key = std::env::var("FORBEAR_SERVICE_KEY")
+                    .ok()
+                    .filter(|k| !k.is_empty());
+                Arc::new(
+                    forbear_daemon::service::ServiceRecommender::new(url, key)
+                        .map_err(anyhow::Error::msg)?,
+                )
+            }
+            other => bail!(
+                "--recommender must be models, rules or the service's URL (http://…), not {other:?}"
+            ),
         };
         Ok(Engine::new(
             self.scenario_set()?,

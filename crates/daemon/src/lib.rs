@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod delivery;
+pub mod service;
 
 use chrono::{DateTime, Utc};
 use forbear_core::Clock;
