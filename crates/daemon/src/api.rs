@@ -40,7 +40,13 @@ impl std::fmt::Debug for ApiState {
 
 /// A problem as a response.
 #[derive(Debug)]
-pub struct ApiError(Problem);
+pub struct ApiError(Box<Problem>);
+
+impl From<Problem> for ApiError {
+    fn from(p: Problem) -> Self {
+        ApiError(Box::new(p))
+    }
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -49,7 +55,7 @@ impl IntoResponse for ApiError {
         (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
-            serde_json::to_string(&self.0).unwrap_or_default(),
+            serde_json::to_string(&*self.0).unwrap_or_default(),
         )
             .into_response()
     }
@@ -57,7 +63,7 @@ impl IntoResponse for ApiError {
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
     tracing::error!("engine api: {e}");
-    ApiError(Problem::new(
+    ApiError::from(Problem::new(
         500,
         "internal",
         "Internal error",
@@ -89,7 +95,7 @@ fn authorize(state: &ApiState, headers: &HeaderMap) -> Result<(), ApiError> {
         .map(|t| Sha256::digest(t.as_bytes()));
     match got {
         Some(h) if h.iter().zip(want.iter()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0 => Ok(()),
-        _ => Err(ApiError(Problem::new(
+        _ => Err(ApiError::from(Problem::new(
             401,
             "unauthorized",
             "Authentication required",
@@ -112,7 +118,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 fn account(id: i64) -> Result<AccountId, ApiError> {
-    AccountId::new(id).map_err(|e| ApiError(Problem::invalid("id", e.to_string())))
+    AccountId::new(id).map_err(|e| ApiError::from(Problem::invalid("id", e.to_string())))
 }
 
 /// `POST /v1/events`: a JSON array of events, or NDJSON (`application/x-ndjson`). Every event
@@ -128,7 +134,7 @@ async fn ingest(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-ndjson"));
     let text = std::str::from_utf8(&body).map_err(|e| {
-        ApiError(Problem::new(
+        ApiError::from(Problem::new(
             400,
             "malformed",
             "Malformed body",
@@ -143,7 +149,7 @@ async fn ingest(
             .filter(|(_, l)| !l.trim().is_empty())
         {
             v.push(serde_json::from_str(line).map_err(|e| {
-                ApiError(Problem::invalid(format!("line {}", i + 1), e.to_string()))
+                ApiError::from(Problem::invalid(format!("line {}", i + 1), e.to_string()))
             })?);
         }
         v
@@ -153,7 +159,7 @@ async fn ingest(
     };
     for (i, e) in events.iter().enumerate() {
         e.check_external()
-            .map_err(|err| ApiError(Problem::invalid(format!("[{i}]"), err.to_string())))?;
+            .map_err(|err| ApiError::from(Problem::invalid(format!("[{i}]"), err.to_string())))?;
     }
     let n = events.len();
     let r = blocking(&st.store, move |s| s.ingest(&events).map_err(internal)).await?;
@@ -167,7 +173,7 @@ fn parse_array(
     de: &mut serde_json::Deserializer<serde_json::de::StrRead<'_>>,
 ) -> Result<Vec<Event>, ApiError> {
     <Vec<Event> as Deserialize>::deserialize(de).map_err(|e| {
-        ApiError(Problem::invalid(
+        ApiError::from(Problem::invalid(
             "body",
             format!("expected a JSON array of events: {e}"),
         ))
@@ -183,7 +189,7 @@ async fn timeline(
     let id = account(id)?;
     let events = blocking(&st.store, move |s| s.events(id).map_err(internal)).await?;
     if events.is_empty() {
-        return Err(ApiError(Problem::new(
+        return Err(ApiError::from(Problem::new(
             404,
             "not-found",
             "No such account",
@@ -203,7 +209,7 @@ async fn case(
     let now = st.clock.now();
     let events = blocking(&st.store, move |s| s.events(id).map_err(internal)).await?;
     if events.is_empty() {
-        return Err(ApiError(Problem::new(
+        return Err(ApiError::from(Problem::new(
             404,
             "not-found",
             "No such account",
@@ -244,14 +250,14 @@ async fn act(
     authorize(&st, &headers)?;
     let id = account(id)?;
     let a: Action = serde_json::from_slice(&body)
-        .map_err(|e| ApiError(Problem::invalid("body", e.to_string())))?;
+        .map_err(|e| ApiError::from(Problem::invalid("body", e.to_string())))?;
     if a.by.trim().is_empty() {
-        return Err(ApiError(Problem::invalid("by", "who acts must be named")));
+        return Err(ApiError::from(Problem::invalid("by", "who acts must be named")));
     }
     if let Some(s) = &a.scenario
         && st.engine.scenarios().get(s).is_none()
     {
-        return Err(ApiError(Problem::invalid(
+        return Err(ApiError::from(Problem::invalid(
             "scenario",
             format!("no scenario {s:?} in the set in force"),
         )));
@@ -267,7 +273,7 @@ async fn act(
             scenario: a.scenario,
         },
         other => {
-            return Err(ApiError(Problem::invalid(
+            return Err(ApiError::from(Problem::invalid(
                 "action",
                 format!("pause, resume or assign, not {other:?}"),
             )));
@@ -277,7 +283,7 @@ async fn act(
     let kind = body.kind();
     let ev = Event {
         id: EventId::new(format!("manual:{id}:{kind}:{}", at.timestamp_micros()))
-            .map_err(|e| ApiError(Problem::invalid("id", e)))?,
+            .map_err(|e| ApiError::from(Problem::invalid("id", e)))?,
         account: id,
         at,
         body,
