@@ -252,7 +252,10 @@ async fn act(
     let a: Action = serde_json::from_slice(&body)
         .map_err(|e| ApiError::from(Problem::invalid("body", e.to_string())))?;
     if a.by.trim().is_empty() {
-        return Err(ApiError::from(Problem::invalid("by", "who acts must be named")));
+        return Err(ApiError::from(Problem::invalid(
+            "by",
+            "who acts must be named",
+        )));
     }
     if let Some(s) = &a.scenario
         && st.engine.scenarios().get(s).is_none()
