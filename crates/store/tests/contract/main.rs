@@ -3,6 +3,8 @@
 //! PostgreSQL runs at `FORBEAR_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/test`),
 //! each test in a schema of its own; when no server answers, those tests print a notice and pass.
 
+mod import;
+
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use forbear_core::rules::ContactRules;
 use forbear_core::{
