@@ -623,6 +623,7 @@ impl Work<'_> {
         } else {
             step.tone
         };
+        let mut not_before = self.now;
         let (first, tone, propensity, model) = match step.channel {
             ChannelChoice::Fixed(c) => (c, forced_tone.unwrap_or(Tone::Neutral), None, None),
             ChannelChoice::Recommend => {
@@ -635,12 +636,17 @@ impl Work<'_> {
                     rules: self.cx.rules,
                 };
                 match self.cx.recommender.suggest(&ask) {
-                    Ok(Some(s)) => (
-                        s.channel,
-                        forced_tone.unwrap_or(s.tone),
-                        Some(s.propensity),
-                        Some(s.model),
-                    ),
+                    Ok(Some(s)) => {
+                        // The recommender's send time (its best window today), never earlier
+                        // than now; the gate still has the last word.
+                        not_before = s.send_at.max(self.now);
+                        (
+                            s.channel,
+                            forced_tone.unwrap_or(s.tone),
+                            Some(s.propensity),
+                            Some(s.model),
+                        )
+                    }
                     Ok(None) => {
                         self.emit(EventBody::StepSkipped {
                             case,
@@ -684,7 +690,7 @@ impl Work<'_> {
             holds,
             &channels,
             tone,
-            self.now,
+            not_before,
             self.set().settings.postpone_horizon_days,
         );
         for r in &placement.refused {

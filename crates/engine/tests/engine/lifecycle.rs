@@ -383,3 +383,62 @@ fn high_risk_accounts_get_a_preventive_nudge_before_the_due_date() {
     );
     assert!(timeline(&mut store, 11).is_empty());
 }
+
+/// A recommender that always proposes an SMS at 19:30 Madrid time on the day it is asked.
+struct EveningSms;
+
+impl forbear_engine::Recommender for EveningSms {
+    fn suggest(
+        &self,
+        ask: &forbear_engine::port::Ask<'_>,
+    ) -> Result<Option<forbear_engine::port::Suggestion>, String> {
+        let zone = TimeZone::parse("Europe/Madrid").unwrap();
+        let date = zone.local(ask.now).date();
+        Ok(Some(forbear_engine::port::Suggestion {
+            channel: forbear_core::Channel::Sms,
+            tone: forbear_core::Tone::Friendly,
+            send_at: zone.at(date, chrono::NaiveTime::from_hms_opt(19, 30, 0).unwrap()),
+            propensity: 0.8,
+            model: "evening".into(),
+        }))
+    }
+}
+
+#[test]
+fn the_recommenders_send_time_is_kept() {
+    let e = forbear_engine::Engine::new(
+        forbear_engine::ScenarioSet::builtin().unwrap(),
+        forbear_core::rules::ContactRules::default(),
+        forbear_engine::Templates::builtin().unwrap(),
+        std::sync::Arc::new(EveningSms),
+    );
+    let mut store = MemoryStore::new();
+    run(
+        &e,
+        &mut store,
+        &[
+            opened(12, CustomerType::Consumer, "Europe/Madrid"),
+            invoice(12, 1200, 121, 3000, 10),
+        ],
+        at(12),
+    );
+    let sms: Vec<_> = store
+        .events(acc(12))
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.body {
+            EventBody::StepExecuted {
+                contact: Some(c), ..
+            } => Some(c),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    // 19:30 in Madrid (UTC+1 in March) is 18:30 UTC on the 11th, the day the reminder fell due.
+    assert_eq!(
+        (sms[0].send_at.date_naive(), sms[0].send_at.hour()),
+        (day(11) - Duration::days(0), 18)
+    );
+    assert_eq!(sms[0].propensity, Some(0.8));
+    assert!(sms[0].recommended);
+}
