@@ -425,3 +425,152 @@ fn every_accounts_log_replays_to_the_same_state_in_any_order() {
     }
     assert_eq!(checked, 10_000);
 }
+
+/// Scenario changes are code: a bad file is refused with file, line and key; a changed set is
+/// compared on the store (diff of scenarios, dry-run of treatments) without touching it.
+#[test]
+fn scenario_files_are_checked_diffed_and_dry_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[scenario]]\nname = \"x\"\ndefault = true\n\n[[scenario.step]]\nname = \"s\"\ndpd = 1\naction = \"notify\"\nchannel = \"fax\"\n",
+    )
+    .unwrap();
+    let o = forbear(&["engine", "scenarios", "check", bad.to_str().unwrap()]);
+    let (out, _) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        out.contains("bad.toml:9:11: scenario[0].step[0].channel"),
+        "{out}"
+    );
+
+    let o = forbear(&["engine", "scenarios", "show"]);
+    let builtin = text(&o).0;
+    let same = dir.path().join("same.toml");
+    std::fs::write(&same, &builtin).unwrap();
+    let o = forbear(&["engine", "scenarios", "check", same.to_str().unwrap()]);
+    assert!(
+        o.status.success() && text(&o).0.contains("valid"),
+        "{:?}",
+        text(&o)
+    );
+
+    let data = dir.path().join("g");
+    let o = forbear(&[
+        "generate",
+        "--accounts",
+        "1500",
+        "--months",
+        "3",
+        "--seed",
+        "9",
+        "--out",
+        data.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let store = format!("sqlite://{}/s.db", dir.path().display());
+    assert!(
+        forbear(&[
+            "engine",
+            "ingest",
+            "--store",
+            &store,
+            data.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    let o = forbear(&[
+        "engine",
+        "tick",
+        "--store",
+        &store,
+        "--until",
+        "2026-06-10",
+        "--recommender",
+        "rules",
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+
+    // Consumers join the business scenario: the diff lists them.
+    let moved = dir.path().join("moved.toml");
+    std::fs::write(
+        &moved,
+        builtin.replace(
+            "customer_type = [\"small_business\", \"enterprise\", \"government\"]",
+            "customer_type = [\"small_business\", \"enterprise\", \"government\", \"consumer\"]",
+        ),
+    )
+    .unwrap();
+    let o = forbear(&[
+        "engine",
+        "scenarios",
+        "diff",
+        moved.to_str().unwrap(),
+        "--store",
+        &store,
+    ]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("standard -> business"), "{out}");
+    let n: usize = out
+        .lines()
+        .last()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(n > 100, "{out}");
+
+    // Soft barring ten days later: the dry run lists accounts treated differently; the store
+    // does not change.
+    let later = dir.path().join("later.toml");
+    std::fs::write(
+        &later,
+        builtin.replacen(
+            "name = \"soft-bar\"\ndpd = 15",
+            "name = \"soft-bar\"\ndpd = 25",
+            1,
+        ),
+    )
+    .unwrap();
+    let before = forbear_store::open(&store)
+        .unwrap()
+        .outbox_counts()
+        .unwrap();
+    let o = forbear(&[
+        "engine",
+        "scenarios",
+        "dry-run",
+        later.to_str().unwrap(),
+        "--store",
+        &store,
+        "--until",
+        "2026-06-30",
+        "--recommender",
+        "rules",
+    ]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("would be treated differently"), "{out}");
+    let changed: usize = out
+        .lines()
+        .last()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(changed > 0, "{out}");
+    assert_eq!(
+        forbear_store::open(&store)
+            .unwrap()
+            .outbox_counts()
+            .unwrap(),
+        before
+    );
+}

@@ -249,3 +249,65 @@ fn webhooks_are_signed_retried_and_marked_delivered() {
     assert_eq!(seen[0].0, seen[1].0, "same idempotency key on the retry");
     assert!(seen.iter().all(|(_, ok)| *ok), "signatures verify");
 }
+
+#[test]
+fn the_worker_runs_a_simulated_month_in_seconds_and_delivers() {
+    use axum::http::StatusCode;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    let hits = Arc::new(AtomicU32::new(0));
+    let h = hits.clone();
+    let recv = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let h = h.clone();
+            async move {
+                h.fetch_add(1, Ordering::SeqCst);
+                StatusCode::OK
+            }
+        }),
+    );
+    let server = tokio::runtime::Runtime::new().unwrap();
+    let listener = server
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    server.spawn(async move { axum::serve(listener, recv).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/worker.db", dir.path().display());
+    let mut store = forbear_store::open(&db).unwrap();
+    let events: Vec<forbear_engine::Event> = serde_json::from_str(EVENTS).unwrap();
+    store.ingest(&events).unwrap();
+    let hooks: forbear_daemon::Webhooks = toml::from_str(&format!(
+        "default = \"{url}\"\nsecret = \"0123456789abcdef-secret\"\n"
+    ))
+    .unwrap();
+    // A month of simulated time at 30 days per real second.
+    let start = Utc.with_ymd_and_hms(2026, 2, 15, 0, 0, 0).unwrap();
+    let until = Utc.with_ymd_and_hms(2026, 3, 15, 0, 0, 0).unwrap();
+    let worker = forbear_daemon::Worker {
+        engine: engine(),
+        store,
+        sender: Some(forbear_daemon::Sender::new(hooks).unwrap()),
+        clock: Arc::new(forbear_daemon::SimulatedClock::new(start, 30.0 * 86_400.0)),
+        interval: std::time::Duration::from_millis(20),
+        batch: 100,
+        scenarios: None,
+        until: Some(until),
+    };
+    let started = std::time::Instant::now();
+    let report = worker.run(&AtomicBool::new(false)).unwrap();
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(report.evaluations >= 5, "{report:?}");
+    assert!(report.delivered >= 4, "{report:?}");
+    assert_eq!(u64::from(hits.load(Ordering::SeqCst)), report.delivered);
+    let mut store = forbear_store::open(&db).unwrap();
+    assert_eq!(store.clock().unwrap(), Some(until));
+    let (pending, delivered, _) = store.outbox_counts().unwrap();
+    assert_eq!(delivered, report.delivered);
+    assert_eq!(pending, 0, "everything due by the end was delivered");
+}
