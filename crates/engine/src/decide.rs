@@ -680,6 +680,15 @@ impl Work<'_> {
                 }
             }
         };
+        if let (Some(t), Some(p)) = (step.send_time, &self.s.profile) {
+            // The step fixes the local send time: today's, or tomorrow's once it has passed.
+            let today = p.time_zone.at(self.today, t);
+            not_before = if today >= self.now {
+                today
+            } else {
+                p.time_zone.at(self.today + Duration::days(1), t)
+            };
+        }
         let mut channels = vec![first];
         if step.action == ActionKind::Notify {
             channels.extend(step.fallback.iter().copied().filter(|c| *c != first));

@@ -156,6 +156,8 @@ pub struct Step {
     pub tone: Option<Tone>,
     /// Contact steps: channels to switch to, in order, when the chosen one is blocked.
     pub fallback: Vec<Channel>,
+    /// Contact steps: the local send time the step fixes (else the recommender's, else at once).
+    pub send_time: Option<chrono::NaiveTime>,
     /// Late fee per currency, minor units.
     pub fee: BTreeMap<Currency, i64>,
     /// Agency placement: the agency.
@@ -483,6 +485,7 @@ struct RawStep {
     action: Spanned<String>,
     channel: Option<Spanned<String>>,
     tone: Option<Spanned<String>>,
+    send_time: Option<Spanned<String>>,
     #[serde(default)]
     fallback: Vec<Spanned<String>>,
     #[serde(default)]
@@ -832,6 +835,12 @@ impl Checker<'_> {
                 })
             })
             .collect();
+        let send_time = raw.send_time.as_ref().and_then(|t| {
+            self.parse_one(t, &format!("{key}.send_time"), |s| {
+                chrono::NaiveTime::parse_from_str(s, "%H:%M")
+                    .map_err(|_| format!("a local time HH:MM, got {s:?}"))
+            })
+        });
         let fee = self.money(&raw.fee, &format!("{key}.fee"), false);
         let when = raw
             .when
@@ -865,6 +874,11 @@ impl Checker<'_> {
             (
                 "tone",
                 raw.tone.as_ref().map(|c| c.span()),
+                action.is_contact(),
+            ),
+            (
+                "send_time",
+                raw.send_time.as_ref().map(|c| c.span()),
                 action.is_contact(),
             ),
             (
@@ -956,6 +970,7 @@ impl Checker<'_> {
                 tone
             },
             fallback,
+            send_time,
             fee,
             agency: raw.agency.as_ref().map(|a| a.get_ref().clone()),
             team: raw.team.as_ref().map(|a| a.get_ref().clone()),

@@ -442,3 +442,37 @@ fn the_recommenders_send_time_is_kept() {
     assert_eq!(sms[0].propensity, Some(0.8));
     assert!(sms[0].recommended);
 }
+
+#[test]
+fn a_step_can_fix_the_local_send_time() {
+    let e = engine();
+    let mut store = MemoryStore::new();
+    // The business scenario's reminder is an e-mail at 09:30 local time.
+    run(
+        &e,
+        &mut store,
+        &[
+            opened(13, CustomerType::SmallBusiness, "America/Sao_Paulo"),
+            invoice(13, 1300, 131, 3000, 10),
+        ],
+        at(12),
+    );
+    let sent: Vec<_> = store
+        .events(acc(13))
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.body {
+            EventBody::StepExecuted {
+                contact: Some(c), ..
+            } => Some(c.send_at),
+            _ => None,
+        })
+        .collect();
+    let zone = TimeZone::parse("America/Sao_Paulo").unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        zone.local(sent[0]).time(),
+        chrono::NaiveTime::from_hms_opt(9, 30, 0).unwrap()
+    );
+    assert_eq!(zone.local(sent[0]).date(), day(11));
+}
