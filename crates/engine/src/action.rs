@@ -150,6 +150,10 @@ pub enum Measure {
         effect: String,
         /// When it is due to be sent (UTC).
         send_at: chrono::DateTime<chrono::Utc>,
+        /// Its channel.
+        channel: forbear_core::Channel,
+        /// Its tone.
+        tone: forbear_core::Tone,
     },
 }
 

@@ -151,11 +151,10 @@ impl Work<'_> {
         let Some(p) = &self.s.profile else {
             return (&self.set().scenarios[0], "no profile".into());
         };
-        self.set().select(
-            &p.segment,
-            self.s.assigned.as_deref(),
-            self.s.hardship.is_some(),
-        )
+        // Hardship does not pick the case's scenario: `effective` swaps in the forbearance
+        // scenario while it lasts, and the case returns to its own when it ends.
+        self.set()
+            .select(&p.segment, self.s.assigned.as_deref(), false)
     }
 
     /// The scenario whose steps run now: the case's, or the forbearance scenario under hardship.
@@ -197,6 +196,7 @@ impl Work<'_> {
     /// Promise deadlines (date plus grace) with whether each was kept.
     fn promises(&self) -> Vec<(NaiveDate, bool, DateTime<Utc>)> {
         let grace = Duration::days(i64::from(self.set().settings.promise_grace_days));
+        let currency = self.s.profile.as_ref().map(|p| p.currency);
         self.s
             .promises
             .values()
@@ -208,7 +208,10 @@ impl Work<'_> {
                     .payments
                     .values()
                     .filter(|x| {
-                        x.at >= p.made_at && x.at < end && x.reversed_at.is_none_or(|r| r >= end)
+                        Some(x.currency) == currency
+                            && x.at >= p.made_at
+                            && x.at < end
+                            && x.reversed_at.is_none_or(|r| r >= end)
                     })
                     .map(|x| x.amount_minor)
                     .sum();
@@ -293,6 +296,10 @@ impl Work<'_> {
                 });
             }
         }
+        if let Some(case) = self.s.open_case().map(|c| c.number) {
+            let holds = self.holds(&ledger);
+            self.revise(case, &ledger, &holds);
+        }
         self.steps(&ledger);
     }
 
@@ -311,55 +318,136 @@ impl Work<'_> {
                 Measure::PendingContact { send_at, .. } => *send_at > self.now,
                 _ => true,
             };
-            if !undo {
-                continue;
+            if undo {
+                self.undo(case, m, why, &format!("account cured: {why}"));
             }
-            let key = self.next_id();
-            let (target, payload, cancels) = match &m {
-                Measure::Barring { service, level } => (
-                    Target::Billing,
-                    json!({"service": service.get(), "was": level.as_str()}),
-                    None,
-                ),
-                Measure::Fee { step, amount_minor } => (
-                    Target::Billing,
-                    json!({"step": step, "amount_minor": amount_minor}),
-                    None,
-                ),
-                Measure::Blacklist => (Target::Crm, json!({}), None),
-                Measure::Agency { agency } => (Target::Agency, json!({"agency": agency}), None),
-                Measure::Legal => (Target::Legal, json!({}), None),
-                Measure::WriteOff => (Target::Billing, json!({}), None),
-                Measure::PendingContact { effect, .. } => (
-                    Target::Channel,
-                    json!({"cancels": effect}),
-                    Some(effect.clone()),
-                ),
-            };
-            let mut payload = payload;
-            payload["account"] = json!(self.s.account.get());
-            payload["action"] = json!(m.reversal());
-            payload["reason"] = json!(why);
-            self.effects.push(Effect {
-                key: key.clone(),
-                account: self.s.account,
-                target,
-                kind: m.reversal().into(),
-                deliver_after: self.now,
-                payload,
-                cancels,
-            });
-            self.emit(EventBody::MeasureReversed {
-                case,
-                measure: m,
-                reason: format!("account cured: {why}"),
-                effect: Some(key),
-            });
         }
         self.emit(EventBody::CaseClosed {
             case,
             reason: format!("cured: {why}"),
         });
+    }
+
+    /// Undoes one measure: its reversal effect (or, for a scheduled contact, its withdrawal
+    /// from the outbox) and the event saying why.
+    fn undo(&mut self, case: u32, m: Measure, why: &str, reason: &str) {
+        let key = self.next_id();
+        let (target, payload, cancels) = match &m {
+            Measure::Barring { service, level } => (
+                Target::Billing,
+                json!({"service": service.get(), "was": level.as_str()}),
+                None,
+            ),
+            Measure::Fee { step, amount_minor } => (
+                Target::Billing,
+                json!({"step": step, "amount_minor": amount_minor}),
+                None,
+            ),
+            Measure::Blacklist => (Target::Crm, json!({}), None),
+            Measure::Agency { agency } => (Target::Agency, json!({"agency": agency}), None),
+            Measure::Legal => (Target::Legal, json!({}), None),
+            Measure::WriteOff => (Target::Billing, json!({}), None),
+            Measure::PendingContact { effect, .. } => (
+                Target::Channel,
+                json!({"cancels": effect}),
+                Some(effect.clone()),
+            ),
+        };
+        let mut payload = payload;
+        payload["account"] = json!(self.s.account.get());
+        payload["action"] = json!(m.reversal());
+        payload["reason"] = json!(why);
+        self.effects.push(Effect {
+            key: key.clone(),
+            account: self.s.account,
+            target,
+            kind: m.reversal().into(),
+            deliver_after: self.now,
+            payload,
+            cancels,
+        });
+        self.emit(EventBody::MeasureReversed {
+            case,
+            measure: m,
+            reason: reason.to_string(),
+            effect: Some(key),
+        });
+    }
+
+    /// While a case stays open: lift barring from services whose debt is settled, and
+    /// withdraw scheduled contacts that are no longer allowed (an opt-out, a hold, a
+    /// conversation, a dispute since they were planned).
+    fn revise(&mut self, case: u32, ledger: &Ledger, holds: &Holds) {
+        let overdue = ledger.overdue_services(self.today);
+        let measures: Vec<Measure> = self
+            .s
+            .open_case()
+            .map(|c| c.measures.clone())
+            .unwrap_or_default();
+        for m in measures {
+            match &m {
+                Measure::Barring { service, .. } if !overdue.contains(service) => {
+                    let why = format!("service {service} has no overdue debt left");
+                    self.undo(case, m.clone(), &why, &why);
+                }
+                Measure::PendingContact {
+                    send_at,
+                    channel,
+                    tone,
+                    ..
+                } if *send_at > self.now => {
+                    let broken = match holds.waiting() {
+                        Some(w) => vec![w],
+                        None => self.rules_broken_by_scheduled(*send_at, *channel, *tone, holds),
+                    };
+                    if !broken.is_empty() {
+                        let why = format!(
+                            "scheduled {channel} contact no longer allowed: {}",
+                            broken.join("; ")
+                        );
+                        self.undo(case, m.clone(), &why, &why);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The rules a contact already scheduled would break at its send time, judged without
+    /// itself.
+    fn rules_broken_by_scheduled(
+        &self,
+        at: DateTime<Utc>,
+        channel: Channel,
+        tone: Tone,
+        holds: &Holds,
+    ) -> Vec<String> {
+        let Some(p) = &self.s.profile else {
+            return Vec::new();
+        };
+        let mut recent = self.s.contacts.clone();
+        if let Some(k) = recent
+            .iter()
+            .position(|c| c.at == at && c.channel == channel && !c.conversation)
+        {
+            recent.remove(k);
+        }
+        let facts = forbear_core::rules::ContactFacts {
+            time_zone: p.time_zone,
+            other_zones: &p.other_zones,
+            consent: self.s.consent,
+            opted_out: self.s.opted_out,
+            dispute_open: holds.dispute,
+            statutory_hold: holds.statutory.is_some(),
+            hardship: holds.hardship.is_some(),
+            recent: &recent,
+        };
+        self.cx
+            .rules
+            .violations(&facts, channel, tone, at)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     /// When a step's trigger held (None: not yet).
@@ -811,6 +899,11 @@ impl Work<'_> {
                     if let Some(Ok(t)) = self.trigger_time(sc, i, &ledger) {
                         wakes.push(t);
                     }
+                }
+                // An item falling due changes what is overdue (and may lift a dispute hold);
+                // a scheduled contact's time is when it could still be withdrawn.
+                for item in &ledger.open_items {
+                    wakes.push(self.midnight(item.due_on + Duration::days(1)));
                 }
             }
             None => {

@@ -17,6 +17,10 @@ use std::fmt;
 
 use crate::action::{ActionKind, Measure};
 
+/// The largest amount an event may carry, minor units (10^15: sums of any account's
+/// amounts stay far from overflowing).
+pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000_000;
+
 /// The longest event id accepted (ids are keys in the store).
 pub const MAX_EVENT_ID: usize = 200;
 
@@ -488,6 +492,20 @@ impl Event {
                 reason,
             })
         };
+        if !self.at.timestamp_subsec_nanos().is_multiple_of(1000) {
+            return bad("at must have at most microsecond precision".into());
+        }
+        if let Some((a, b)) = self.id.as_str().split_once('.')
+            && !a.is_empty()
+            && !b.is_empty()
+            && a.bytes().all(|c| c.is_ascii_digit())
+            && b.bytes().all(|c| c.is_ascii_digit())
+        {
+            return bad(format!(
+                "ids of the form <digits>.<digits> are the engine's own; choose another id than {}",
+                self.id
+            ));
+        }
         if self.is_engine() {
             return bad(format!(
                 "{} events are written by the engine, not ingested",
@@ -502,9 +520,11 @@ impl Event {
             _ => None,
         };
         if let Some(a) = amount
-            && a <= 0
+            && !(1..=MAX_AMOUNT_MINOR).contains(&a)
         {
-            return bad(format!("amount_minor must be positive, got {a}"));
+            return bad(format!(
+                "amount_minor must be positive and at most {MAX_AMOUNT_MINOR}, got {a}"
+            ));
         }
         if let EventBody::AccountOpened { language, .. } = &self.body
             && (language.is_empty() || language.len() > 35)

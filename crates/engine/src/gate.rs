@@ -127,8 +127,12 @@ pub fn measure_refused(holds: &Holds, cuts_service: bool) -> Option<String> {
     if let Some(w) = holds.waiting() {
         return Some(w);
     }
-    if cuts_service && let Some(r) = &holds.hardship {
-        return Some(format!("hardship ({r}): no service cut"));
+    if let Some(r) = &holds.hardship {
+        return Some(if cuts_service {
+            format!("hardship ({r}): no service cut")
+        } else {
+            format!("hardship ({r}): forbearance, no escalation")
+        });
     }
     None
 }

@@ -601,6 +601,38 @@ impl Checker<'_> {
                 message: "must contain {account}".into(),
             });
         }
+        let ranges = [
+            ("settings.reopen_days", settings.reopen_days, 0, 3650),
+            (
+                "settings.stale_contact_days",
+                settings.stale_contact_days,
+                0,
+                365,
+            ),
+            (
+                "settings.promise_grace_days",
+                settings.promise_grace_days,
+                0,
+                365,
+            ),
+            (
+                "settings.postpone_horizon_days",
+                settings.postpone_horizon_days,
+                1,
+                30,
+            ),
+        ];
+        for (key, v, lo, hi) in ranges {
+            if !(lo..=hi).contains(&v) {
+                self.problems.push(ScenarioProblem {
+                    file: self.file.into(),
+                    line: 0,
+                    column: 0,
+                    key: key.into(),
+                    message: format!("must be within {lo}..={hi}, got {v}"),
+                });
+            }
+        }
         let thresholds = self.money(&raw.thresholds, "thresholds", true);
         let mut scenarios = Vec::new();
         let mut names = BTreeSet::new();
@@ -795,6 +827,13 @@ impl Checker<'_> {
                     a.span(),
                     &format!("{key}.after_days"),
                     "the first step has no previous step to count from",
+                );
+            }
+            if *a.get_ref() > 3650 {
+                self.problem(
+                    a.span(),
+                    &format!("{key}.after_days"),
+                    format!("after_days must be within 0..=3650, got {}", a.get_ref()),
                 );
             }
             Some(Trigger::AfterDays(*a.get_ref()))
@@ -1032,6 +1071,17 @@ action = "late_fee"
         let e = ScenarioSet::parse("s.toml", "[[scenario]]\nnme = 1\n").unwrap_err();
         assert_eq!(e.problems[0].line, 2, "{e}");
         assert!(e.problems[0].message.contains("nme"), "{e}");
+    }
+
+    #[test]
+    fn settings_out_of_range_are_refused() {
+        let text = "[settings]\npostpone_horizon_days = 400\n[[scenario]]\nname = \"a\"\ndefault = true\n[[scenario.step]]\nname = \"x\"\ndpd = 1\naction = \"notify\"\n[[scenario.step]]\nname = \"y\"\nafter_days = 99999\naction = \"notify\"\n";
+        let e = ScenarioSet::parse("s.toml", text).unwrap_err().to_string();
+        assert!(
+            e.contains("settings.postpone_horizon_days: must be within 1..=30"),
+            "{e}"
+        );
+        assert!(e.contains("scenario[0].step[1].after_days"), "{e}");
     }
 
     #[test]

@@ -534,11 +534,18 @@ impl AccountState {
                 if let Some(k) = self.case_mut(*case) {
                     k.measures.retain(|m| m != measure);
                 }
-                if let Measure::PendingContact { .. } = measure {
+                if let Measure::PendingContact {
+                    send_at, channel, ..
+                } = measure
+                {
                     // The cancelled contact never happens: it no longer counts for the rules.
-                    // (Its send time is after `e.at`; contacts sent before stay.)
-                    let at = e.at;
-                    self.contacts.retain(|c| c.at <= at || c.conversation);
+                    if let Some(k) = self
+                        .contacts
+                        .iter()
+                        .position(|c| c.at == *send_at && c.channel == *channel && !c.conversation)
+                    {
+                        self.contacts.remove(k);
+                    }
                 }
             }
             EventBody::CaseClosed { case, .. } => {
@@ -597,7 +604,7 @@ impl AccountState {
                         .executed
                         .iter()
                         .find(|(s, _)| matches!(m, Measure::Fee { step, .. } if step == s))
-                        .map_or(today, |(_, at)| at.date_naive());
+                        .map_or(today, |(_, at)| self.local_date(*at));
                     items.push(OpenItem {
                         invoice: None,
                         service: None,
@@ -700,6 +707,8 @@ fn add_measures(
             (Some(c), Some(key)) if c.send_at > at => Some(Measure::PendingContact {
                 effect: key.clone(),
                 send_at: c.send_at,
+                channel: c.channel,
+                tone: c.tone,
             }),
             _ => None,
         },

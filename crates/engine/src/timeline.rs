@@ -211,7 +211,9 @@ fn describe(m: &crate::action::Measure) -> String {
         Measure::Barring { service, .. } => format!("{} service {service}", m.reversal()),
         Measure::Fee { step, .. } => format!("fee of step {step} waived"),
         Measure::Agency { agency } => format!("recalled from agency {agency}"),
-        Measure::PendingContact { effect, send_at } => {
+        Measure::PendingContact {
+            effect, send_at, ..
+        } => {
             format!("scheduled contact {effect} for {send_at} cancelled")
         }
         other => other.reversal().replace('_', " "),

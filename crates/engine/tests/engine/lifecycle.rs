@@ -476,3 +476,138 @@ fn a_step_can_fix_the_local_send_time() {
     );
     assert_eq!(zone.local(sent[0]).date(), day(11));
 }
+
+#[test]
+fn a_scheduled_contact_is_withdrawn_when_it_is_no_longer_allowed() {
+    let e = engine();
+    let mut store = MemoryStore::new();
+    // The first reminder falls due at local midnight and is postponed to 08:00 …
+    run(
+        &e,
+        &mut store,
+        &[
+            opened(14, CustomerType::Consumer, "Europe/Madrid"),
+            invoice(14, 1400, 141, 3000, 10),
+        ],
+        at(10) + Duration::hours(14),
+    );
+    let pending = store
+        .outbox
+        .values()
+        .filter(|r| r.effect.kind == "message" && !r.cancelled)
+        .count();
+    assert_eq!(pending, 1);
+    // … and at 02:00 the customer opts out of e-mail: the message must not go out.
+    let opt_out = ev(
+        "optout:14",
+        14,
+        at(11) - Duration::hours(8),
+        EventBody::ConsentChanged {
+            channel: forbear_core::Channel::Email,
+            consent: false,
+        },
+    );
+    run(&e, &mut store, &[opt_out], at(11) - Duration::hours(7));
+    let t = timeline(&mut store, 14);
+    assert!(has(&t, "reversed cancel_contact"), "{t:#?}");
+    assert!(
+        store
+            .outbox
+            .values()
+            .filter(|r| r.effect.kind == "message")
+            .all(|r| r.cancelled),
+        "{:?}",
+        store.outbox
+    );
+}
+
+#[test]
+fn barring_is_lifted_from_a_service_paid_up_while_the_case_stays_open() {
+    let e = engine();
+    let mut store = MemoryStore::new();
+    let events = [
+        opened(15, CustomerType::Consumer, "Europe/Madrid"),
+        invoice(15, 1500, 151, 3000, 10),
+        invoice(15, 1501, 152, 4000, 10),
+    ];
+    run(&e, &mut store, &events, at(26));
+    assert!(has(
+        &timeline(&mut store, 15),
+        "executed standard/soft-bar soft_bar"
+    ));
+    run(
+        &e,
+        &mut store,
+        &[payment(15, 1502, Some(1501), 4000, at(27))],
+        at(28),
+    );
+    let t = timeline(&mut store, 15);
+    assert!(has(&t, "reversed lift_barring"), "{t:#?}");
+    let s = state(&mut store, 15);
+    let case = s.open_case().expect("still open: service 151 is unpaid");
+    let barred: Vec<i64> = case
+        .measures
+        .iter()
+        .filter_map(|m| match m {
+            forbear_engine::Measure::Barring { service, .. } => Some(service.get()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(barred, vec![151]);
+}
+
+#[test]
+fn hardship_stops_escalation_even_without_a_forbearance_scenario() {
+    let e = engine_with(
+        "[[scenario]]\nname = \"only\"\ndefault = true\n[[scenario.step]]\nname = \"fee\"\ndpd = 5\naction = \"late_fee\"\nfee = { EUR = 500 }\n[[scenario.step]]\nname = \"bl\"\ndpd = 6\naction = \"blacklist\"\n",
+    );
+    let mut store = MemoryStore::new();
+    let hardship = ev(
+        "hard:16",
+        16,
+        at(12),
+        EventBody::HardshipDeclared {
+            reason: "bereavement".into(),
+            review_on: day(60),
+        },
+    );
+    run(
+        &e,
+        &mut store,
+        &[
+            opened(16, CustomerType::Consumer, "Europe/Madrid"),
+            invoice(16, 1600, 161, 3000, 10),
+            hardship,
+        ],
+        at(30),
+    );
+    let t = timeline(&mut store, 16);
+    assert!(!has(&t, "executed"), "{t:#?}");
+    assert!(has(&t, "forbearance, no escalation"), "{t:#?}");
+}
+
+#[test]
+fn external_events_cannot_take_engine_ids_or_nanosecond_times() {
+    let mut e = payment(17, 1700, None, 100, at(3));
+    e.id = forbear_engine::EventId::new("17.3").unwrap();
+    assert!(
+        e.check_external()
+            .unwrap_err()
+            .reason
+            .contains("engine's own")
+    );
+    let mut e = payment(17, 1700, None, 100, at(3));
+    e.at += Duration::nanoseconds(500);
+    assert!(
+        e.check_external()
+            .unwrap_err()
+            .reason
+            .contains("microsecond")
+    );
+    assert!(
+        payment(17, 1700, None, 2_000_000_000_000_000, at(3))
+            .check_external()
+            .is_err()
+    );
+    assert!(payment(17, 1700, None, 100, at(3)).check_external().is_ok());
+}

@@ -169,6 +169,17 @@ proptest! {
             let on_hold = prior.holds.iter().any(|(_, until)| *until >= today);
             prop_assert!(!on_hold, "{} during a statutory hold", ev.id);
             if let Some(c) = contact {
+                // A contact still going out (not withdrawn) is allowed at its send time too:
+                // consent and opt-outs as they are then, no statutory hold that day.
+                let withdrawn = sorted.iter().any(|x| matches!(&x.body,
+                    EventBody::MeasureReversed { measure: forbear_engine::Measure::PendingContact { effect, .. }, .. }
+                        if Some(effect) == match &ev.body { EventBody::StepExecuted { effect, .. } => effect.as_ref(), _ => None }));
+                if !withdrawn && c.send_at > ev.at {
+                    let then = AccountState::replay(acc(9), sorted.iter().copied().filter(|x| x.at < c.send_at && !x.is_engine()), None);
+                    prop_assert!(then.may_use(c.channel), "{} sent on {} after consent was withdrawn", ev.id, c.channel);
+                    let day = then.local_date(c.send_at);
+                    prop_assert!(!then.holds.iter().any(|(_, until)| *until >= day), "{} sent during a statutory hold", ev.id);
+                }
                 let facts = ContactFacts {
                     time_zone: profile.time_zone,
                     other_zones: &profile.other_zones,
