@@ -38,17 +38,17 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 
 /// One account's events: opened, maybe a risk band, monthly invoices (one or two services),
 /// payments — 90% pay around the due date, 10% stop paying at some point.
-fn account_events(a: i64, zones: &[TimeZone], out: &mut Vec<Event>) {
+fn account_events(a: i64, zones: &[TimeZone], out: &mut Vec<Event>) -> Result<(), String> {
     let mut rng = Rng::new(7, a as u64);
-    let Ok(account) = AccountId::new(a) else {
-        return;
-    };
+    let account = AccountId::new(a).map_err(|e| e.to_string())?;
     let zone = zones[(a as usize) % zones.len()];
-    let mk = |id: String, at, body| Event {
-        id: EventId::new(id).unwrap_or_else(|_| unreachable!()),
-        account,
-        at,
-        body,
+    let mk = |id: String, at, body| -> Result<Event, String> {
+        Ok(Event {
+            id: EventId::new(id)?,
+            account,
+            at,
+            body,
+        })
     };
     let opened = zone.at(day(2025, 1, 1), NaiveTime::MIN);
     out.push(mk(
@@ -76,14 +76,14 @@ fn account_events(a: i64, zones: &[TimeZone], out: &mut Vec<Event>) {
             ],
             name: None,
         },
-    ));
+    )?);
     if rng.chance(0.3) {
         let band = RiskBand::ALL[rng.below(5) as usize];
         out.push(mk(
             format!("risk:{a}"),
             opened,
             EventBody::RiskAssessed { band },
-        ));
+        )?);
     }
     let delinquent = rng.chance(0.10);
     let months: &[u32] = if delinquent { &[3, 4, 5, 6] } else { &[5, 6] };
@@ -117,7 +117,7 @@ fn account_events(a: i64, zones: &[TimeZone], out: &mut Vec<Event>) {
                     currency: Currency::EUR,
                     due_on: due,
                 },
-            ));
+            )?);
             if k >= stop_at {
                 continue;
             }
@@ -141,26 +141,50 @@ fn account_events(a: i64, zones: &[TimeZone], out: &mut Vec<Event>) {
                         amount_minor: amount,
                         currency: Currency::EUR,
                     },
-                ));
+                )?);
             }
+        }
+    }
+    Ok(())
+}
+
+/// A numeric flag, or a clear error naming it.
+fn num<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
+    match arg(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| format!("{name} {v:?}: expected a whole number")),
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("engine-portfolio: {e}");
+            std::process::ExitCode::FAILURE
         }
     }
 }
 
-fn main() {
-    let accounts: i64 = arg("--accounts")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100_000);
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let accounts: i64 = num("--accounts", 100_000)?;
     let url = arg("--store").unwrap_or_else(|| "sqlite:///tmp/engine-bench.db".into());
     let phase = arg("--phase").unwrap_or_else(|| "all".into());
-    let batch: usize = arg("--batch").and_then(|s| s.parse().ok()).unwrap_or(2000);
+    let batch: usize = num("--batch", 2000)?;
+    if !["all", "setup", "ingest", "catchup", "daily"].contains(&phase.as_str()) {
+        return Err(
+            format!("--phase {phase:?}: expected all, setup, ingest, catchup or daily").into(),
+        );
+    }
     let engine = Engine::new(
-        ScenarioSet::builtin().unwrap_or_else(|e| panic!("{e}")),
+        ScenarioSet::builtin()?,
         ContactRules::default(),
-        Templates::builtin().unwrap_or_else(|e| panic!("{e}")),
+        Templates::builtin()?,
         Arc::new(RuleOfThumb),
     );
-    let mut store: Box<dyn Store> = forbear_store::open(&url).unwrap_or_else(|e| panic!("{e}"));
+    let mut store: Box<dyn Store> = forbear_store::open(&url)?;
     let last = Utc
         .with_ymd_and_hms(LAST.0, LAST.1, LAST.2, 0, 0, 0)
         .single()
@@ -180,7 +204,7 @@ fn main() {
         let t = Instant::now();
         let mut events = Vec::new();
         for a in 1..=accounts {
-            account_events(a, &zones, &mut events);
+            account_events(a, &zones, &mut events)?;
         }
         println!(
             r#"{{"phase":"generate","accounts":{accounts},"events":{},"seconds":{:.2}}}"#,
@@ -190,7 +214,7 @@ fn main() {
         let t = Instant::now();
         let mut stored = 0;
         for chunk in events.chunks(20_000) {
-            stored += store.ingest(chunk).unwrap_or_else(|e| panic!("{e}")).stored;
+            stored += store.ingest(chunk)?.stored;
         }
         let secs = t.elapsed().as_secs_f64();
         println!(
@@ -201,9 +225,7 @@ fn main() {
     }
     if phase == "all" || phase == "setup" || phase == "catchup" {
         let t = Instant::now();
-        let s = engine
-            .tick(store.as_mut(), eve, batch, &mut |_| {})
-            .unwrap_or_else(|e| panic!("{e}"));
+        let s = engine.tick(store.as_mut(), eve, batch, &mut |_| {})?;
         println!(
             r#"{{"phase":"catch_up","until":"{eve}","evaluations":{},"effects":{},"seconds":{:.2}}}"#,
             s.evaluations,
@@ -213,9 +235,7 @@ fn main() {
     }
     if phase == "all" || phase == "daily" {
         let t = Instant::now();
-        let s = engine
-            .tick(store.as_mut(), end, batch, &mut |_| {})
-            .unwrap_or_else(|e| panic!("{e}"));
+        let s = engine.tick(store.as_mut(), end, batch, &mut |_| {})?;
         let secs = t.elapsed().as_secs_f64();
         println!(
             r#"{{"phase":"daily_tick","day":"{}","accounts":{accounts},"evaluations":{},"cases_opened":{},"cases_closed":{},"effects":{},"actions":{:?},"seconds":{secs:.2}}}"#,
@@ -227,4 +247,5 @@ fn main() {
             s.actions
         );
     }
+    Ok(())
 }

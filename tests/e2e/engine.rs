@@ -103,24 +103,36 @@ impl Sink {
     }
 }
 
+/// `forbear generate` into `out`, asserting it succeeded.
+pub(crate) fn generate(out: &Path, accounts: u32, months: u32, seed: u64) {
+    let (a, m, s) = (accounts.to_string(), months.to_string(), seed.to_string());
+    let o = forbear(&[
+        "generate",
+        "--accounts",
+        &a,
+        "--months",
+        &m,
+        "--seed",
+        &s,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+}
+
+/// `forbear engine ingest` of a dataset into a store, asserting it succeeded.
+pub(crate) fn ingest(store: &str, data: &Path) {
+    let o = forbear(&["engine", "ingest", "--store", store, data.to_str().unwrap()]);
+    assert!(o.status.success(), "{:?}", text(&o));
+}
+
 /// A simulated portfolio of 10,000 accounts over two months, generated once per test run.
 fn portfolio() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
         let d = tempfile::tempdir().unwrap();
         let out = d.path().join("g");
-        let o = forbear(&[
-            "generate",
-            "--accounts",
-            "10000",
-            "--months",
-            "2",
-            "--seed",
-            "7",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert!(o.status.success(), "{:?}", text(&o));
+        generate(&out, 10000, 2, 7);
         d
     })
     .path()
@@ -149,8 +161,7 @@ fn crash_safety(store_a: &str, store_b: &str) {
     let dir = tempfile::tempdir().unwrap();
     let data = portfolio().join("g");
     for s in [store_a, store_b] {
-        let o = forbear(&["engine", "ingest", "--store", s, data.to_str().unwrap()]);
-        assert!(o.status.success(), "{:?}", text(&o));
+        ingest(s, &data);
     }
     let clean = Sink::start();
     let hooks = clean.hooks_file(dir.path());
@@ -270,27 +281,9 @@ fn crash_safety_on_postgres() {
 fn a_portfolio_runs_with_recommendations_and_undoes_itself() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("p");
-    let o = forbear(&[
-        "generate",
-        "--accounts",
-        "5000",
-        "--months",
-        "6",
-        "--seed",
-        "11",
-        "--out",
-        data.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{:?}", text(&o));
+    generate(&data, 5000, 6, 11);
     let store = format!("sqlite://{}/e.db", dir.path().display());
-    let o = forbear(&[
-        "engine",
-        "ingest",
-        "--store",
-        &store,
-        data.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{:?}", text(&o));
+    ingest(&store, &data);
     let models = crate::root().join("models");
     let o = forbear(&[
         "engine",
@@ -385,14 +378,7 @@ fn every_accounts_log_replays_to_the_same_state_in_any_order() {
     let dir = tempfile::tempdir().unwrap();
     let data = portfolio().join("g");
     let store = format!("sqlite://{}/r.db", dir.path().display());
-    let o = forbear(&[
-        "engine",
-        "ingest",
-        "--store",
-        &store,
-        data.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{:?}", text(&o));
+    ingest(&store, &data);
     let o = forbear(&[
         "engine",
         "tick",
@@ -457,30 +443,9 @@ fn scenario_files_are_checked_diffed_and_dry_run() {
     );
 
     let data = dir.path().join("g");
-    let o = forbear(&[
-        "generate",
-        "--accounts",
-        "1500",
-        "--months",
-        "3",
-        "--seed",
-        "9",
-        "--out",
-        data.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{:?}", text(&o));
+    generate(&data, 1500, 3, 9);
     let store = format!("sqlite://{}/s.db", dir.path().display());
-    assert!(
-        forbear(&[
-            "engine",
-            "ingest",
-            "--store",
-            &store,
-            data.to_str().unwrap()
-        ])
-        .status
-        .success()
-    );
+    ingest(&store, &data);
     let o = forbear(&[
         "engine",
         "tick",

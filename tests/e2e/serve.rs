@@ -996,27 +996,9 @@ fn the_engine_asks_the_service_for_recommendations() {
     let svc = start(|_| {});
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("g");
-    let o = crate::forbear(&[
-        "generate",
-        "--accounts",
-        "1500",
-        "--months",
-        "2",
-        "--seed",
-        "3",
-        "--out",
-        data.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{:?}", crate::text(&o));
+    crate::engine::generate(&data, 1500, 2, 3);
     let store = format!("sqlite://{}/e.db", dir.path().display());
-    let o = crate::forbear(&[
-        "engine",
-        "ingest",
-        "--store",
-        &store,
-        data.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{:?}", crate::text(&o));
+    crate::engine::ingest(&store, &data);
     let o = std::process::Command::new(crate::forbear_bin())
         .args([
             "engine",

@@ -180,12 +180,13 @@ fn parse_array(
     })
 }
 
-async fn timeline(
-    State(st): State<ApiState>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-) -> Result<Response, ApiError> {
-    authorize(&st, &headers)?;
+/// An authorized request's account and its log; 404 when the store has no event of it.
+async fn account_log(
+    st: &ApiState,
+    headers: &HeaderMap,
+    id: i64,
+) -> Result<(AccountId, Vec<Event>), ApiError> {
+    authorize(st, headers)?;
     let id = account(id)?;
     let events = blocking(&st.store, move |s| s.events(id).map_err(internal)).await?;
     if events.is_empty() {
@@ -196,6 +197,15 @@ async fn timeline(
             format!("account {id} has no events"),
         )));
     }
+    Ok((id, events))
+}
+
+async fn timeline(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let (_, events) = account_log(&st, &headers, id).await?;
     Ok(Json(forbear_engine::timeline::timeline(&events)).into_response())
 }
 
@@ -204,18 +214,8 @@ async fn case(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    authorize(&st, &headers)?;
-    let id = account(id)?;
+    let (id, events) = account_log(&st, &headers, id).await?;
     let now = st.clock.now();
-    let events = blocking(&st.store, move |s| s.events(id).map_err(internal)).await?;
-    if events.is_empty() {
-        return Err(ApiError::from(Problem::new(
-            404,
-            "not-found",
-            "No such account",
-            format!("account {id} has no events"),
-        )));
-    }
     let state = forbear_engine::AccountState::replay(id, &events, Some(now));
     Ok(Json(forbear_engine::view::case_view(
         &state,

@@ -247,13 +247,14 @@ impl Work<'_> {
         let ledger = self.s.ledger(self.today);
         let threshold = self.threshold();
         if let Some(case) = self.s.open_case().map(|c| c.number) {
-            if self.cure_exposure(&ledger) <= threshold {
+            let owed = self.cure_exposure(&ledger);
+            if owed <= threshold {
                 let why = if ledger.balance <= 0 {
                     "paid in full".to_string()
                 } else {
                     format!(
                         "overdue amount {} is at or under the threshold {}",
-                        self.money(self.cure_exposure(&ledger)),
+                        self.money(owed),
                         self.money(threshold)
                     )
                 };
@@ -299,8 +300,8 @@ impl Work<'_> {
         if let Some(case) = self.s.open_case().map(|c| c.number) {
             let holds = self.holds(&ledger);
             self.revise(case, &ledger, &holds);
+            self.steps(&ledger, &holds);
         }
-        self.steps(&ledger);
     }
 
     fn cure(&mut self, case: u32, why: &str) {
@@ -494,11 +495,10 @@ impl Work<'_> {
         }
     }
 
-    fn steps(&mut self, ledger: &Ledger) {
+    fn steps(&mut self, ledger: &Ledger, holds: &Holds) {
         let Some(sc) = self.effective().cloned() else {
             return;
         };
-        let holds = self.holds(ledger);
         if holds.waiting().is_some() {
             return;
         }
@@ -533,7 +533,7 @@ impl Work<'_> {
                 });
                 continue;
             }
-            self.execute(number, &key, step, ledger, &holds);
+            self.execute(number, &key, step, ledger, holds);
         }
     }
 

@@ -8,8 +8,7 @@ use forbear_engine::{Claimed, Event, IngestSummary, OutboxItem, Outcome, Store, 
 use postgres::{Client, NoTls, Transaction};
 use std::collections::BTreeMap;
 
-use crate::codec::{decode, encode, instant, micros};
-use crate::sqlite::outbox_item;
+use crate::codec::{account_id, decode, encode, instant, micros, outbox_item};
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
 
@@ -224,10 +223,7 @@ impl Store for PostgresStore {
             let a: i64 = r.get(0);
             let due: i64 = r.get(1);
             let evaluated: Option<i64> = r.get(2);
-            let account = AccountId::new(a).map_err(|e| StoreError::Corrupt {
-                account: a,
-                detail: e.to_string(),
-            })?;
+            let account = account_id(a)?;
             outcomes.push(evaluate(Claimed {
                 account,
                 events: logs.remove(&a).unwrap_or_default(),
@@ -312,10 +308,7 @@ impl Store for PostgresStore {
         rows.iter()
             .map(|r| {
                 let a: i64 = r.get(0);
-                AccountId::new(a).map_err(|e| StoreError::Corrupt {
-                    account: a,
-                    detail: e.to_string(),
-                })
+                account_id(a)
             })
             .collect()
     }

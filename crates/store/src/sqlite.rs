@@ -4,13 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use forbear_core::AccountId;
-use forbear_engine::{
-    Claimed, Event, IngestSummary, OutboxItem, Outcome, Store, StoreError, Target,
-};
+use forbear_engine::{Claimed, Event, IngestSummary, OutboxItem, Outcome, Store, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 
-use crate::codec::{decode, encode, instant, micros};
+use crate::codec::{account_id, decode, encode, instant, micros, outbox_item};
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
 
@@ -174,10 +172,7 @@ impl Store for SqliteStore {
                 }
                 v
             };
-            let id = AccountId::new(*account).map_err(|e| StoreError::Corrupt {
-                account: *account,
-                detail: e.to_string(),
-            })?;
+            let id = account_id(*account)?;
             let o = evaluate(Claimed {
                 account: id,
                 events,
@@ -214,10 +209,7 @@ impl Store for SqliteStore {
         let mut v = Vec::new();
         for a in rows {
             let a = a.map_err(backend)?;
-            v.push(AccountId::new(a).map_err(|e| StoreError::Corrupt {
-                account: a,
-                detail: e.to_string(),
-            })?);
+            v.push(account_id(a)?);
         }
         Ok(v)
     }
@@ -319,26 +311,6 @@ impl Store for SqliteStore {
             )
             .map_err(backend)
     }
-}
-
-pub(crate) fn outbox_item(
-    key: String,
-    account: i64,
-    target: &str,
-    kind: String,
-    payload: String,
-    attempts: i64,
-) -> Result<OutboxItem, StoreError> {
-    let corrupt = |detail: String| StoreError::Corrupt { account, detail };
-    Ok(OutboxItem {
-        account: AccountId::new(account).map_err(|e| corrupt(e.to_string()))?,
-        target: Target::parse(target)
-            .ok_or_else(|| corrupt(format!("outbox {key}: unknown target {target}")))?,
-        key,
-        kind,
-        payload,
-        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-    })
 }
 
 fn write_outcome(tx: &rusqlite::Transaction<'_>, o: &Outcome) -> Result<(), StoreError> {
