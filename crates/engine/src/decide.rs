@@ -21,6 +21,9 @@ use crate::scenario::{ChannelChoice, Scenario, ScenarioSet, Step, Trigger, Trigg
 use crate::state::{AccountState, Ledger};
 use crate::template::Templates;
 
+mod cases;
+pub use cases::{Admitted, admission};
+
 /// What a decision needs besides the account.
 #[derive(Clone, Copy)]
 pub struct Context<'a> {
@@ -62,6 +65,8 @@ struct Work<'a> {
     today: NaiveDate,
     events: Vec<Event>,
     effects: Vec<Effect>,
+    /// Variables a case contact sets for its template (the promised amount and date, …).
+    extra_vars: Vec<(&'static str, String)>,
 }
 
 /// Decides what to do for an account at `now`; `state` must be the fold of its log up to `now`.
@@ -73,6 +78,7 @@ pub fn decide(state: &AccountState, now: DateTime<Utc>, cx: Context<'_>) -> Deci
         now,
         events: Vec::new(),
         effects: Vec::new(),
+        extra_vars: Vec::new(),
     };
     if w.s.profile.is_some() {
         w.run();
@@ -193,57 +199,30 @@ impl Work<'_> {
             .sum()
     }
 
-    /// Promise deadlines (date plus grace) with whether each was kept.
-    fn promises(&self) -> Vec<(NaiveDate, bool, DateTime<Utc>)> {
-        let grace = Duration::days(i64::from(self.set().settings.promise_grace_days));
-        let currency = self.s.profile.as_ref().map(|p| p.currency);
-        self.s
-            .promises
-            .values()
-            .map(|p| {
-                let deadline = p.due_on + grace;
-                let end = self.midnight(deadline + Duration::days(1));
-                let paid: i64 = self
-                    .s
-                    .payments
-                    .values()
-                    .filter(|x| {
-                        Some(x.currency) == currency
-                            && x.at >= p.made_at
-                            && x.at < end
-                            && x.reversed_at.is_none_or(|r| r >= end)
-                    })
-                    .map(|x| x.amount_minor)
-                    .sum();
-                (deadline, paid >= p.amount_minor, end)
-            })
-            .collect()
-    }
-
     fn holds(&self, ledger: &Ledger) -> Holds {
         let (gross, net) = self.exposure(ledger);
         let t = self.threshold();
         let open_promise = self
-            .promises()
+            .watched_promises()
             .into_iter()
-            .filter(|(deadline, kept, _)| !kept && *deadline >= self.today)
-            .map(|(d, _, _)| d)
+            .filter(|w| w.paid < w.amount && w.deadline >= self.today)
+            .map(|w| w.deadline)
             .max();
         Holds {
             dispute: gross > t && net <= t,
             statutory: self
                 .s
-                .holds
-                .iter()
-                .find(|(_, until)| *until >= self.today)
-                .map(|(k, _)| k.clone()),
-            hardship: self.s.hardship.as_ref().map(|(r, _)| r.clone()),
+                .on_hold(self.today)
+                .map(|h| h.kind.as_str().to_string()),
+            hardship: self.s.hardship.as_ref().map(|h| h.reason.clone()),
             paused: self.s.paused.as_ref().map(|(by, _)| by.clone()),
             promise: open_promise,
+            plan: self.plan_in_force(),
         }
     }
 
     fn run(&mut self) {
+        self.case_work();
         let ledger = self.s.ledger(self.today);
         let threshold = self.threshold();
         if let Some(case) = self.s.open_case().map(|c| c.number) {
@@ -301,6 +280,7 @@ impl Work<'_> {
             let holds = self.holds(&ledger);
             self.revise(case, &ledger, &holds);
             self.steps(&ledger, &holds);
+            self.case_contacts(&ledger, &holds);
         }
     }
 
@@ -466,10 +446,10 @@ impl Work<'_> {
                 Some(Ok(self.midnight(oldest + Duration::days(i64::from(d)))))
             }
             Trigger::Event(TriggerEvent::PromiseBroken) => self
-                .promises()
+                .watched_promises()
                 .into_iter()
-                .filter(|(_, kept, end)| !kept && *end > case.opened_at)
-                .map(|(_, _, end)| end)
+                .filter(|w| w.paid < w.amount && w.end > case.opened_at)
+                .map(|w| w.end)
                 .min()
                 .map(Ok),
             Trigger::Event(ev) => self
@@ -595,6 +575,16 @@ impl Work<'_> {
             ),
             ("account", self.s.account.to_string()),
         ]
+        .into_iter()
+        .map(|(k, v)| {
+            let v = self
+                .extra_vars
+                .iter()
+                .find(|(x, _)| *x == k)
+                .map_or(v, |(_, e)| e.clone());
+            (k, v)
+        })
+        .collect()
     }
 
     fn execute(&mut self, case: u32, key: &str, step: &Step, ledger: &Ledger, holds: &Holds) {
@@ -818,7 +808,13 @@ impl Work<'_> {
             .as_ref()
             .map_or("en".to_string(), |p| p.language.clone());
         let vars = self.vars(ledger);
-        let msg = self.cx.templates.render(channel, tone, &language, &vars);
+        let msg = match &step.purpose {
+            Some(p) => self
+                .cx
+                .templates
+                .render_purpose(p, channel, tone, &language, &vars),
+            None => self.cx.templates.render(channel, tone, &language, &vars),
+        };
         let id = self.next_id();
         let (target, kind) = if step.action == ActionKind::CallBack || channel == Channel::AgentCall
         {
@@ -879,14 +875,7 @@ impl Work<'_> {
         self.s.profile.as_ref()?;
         let ledger = self.s.ledger(self.today);
         let mut wakes: Vec<DateTime<Utc>> = Vec::new();
-        for (_, kept, end) in self.promises() {
-            if !kept {
-                wakes.push(end);
-            }
-        }
-        for (_, until) in &self.s.holds {
-            wakes.push(self.midnight(*until + Duration::days(1)));
-        }
+        self.case_wakes(&mut wakes);
         match self.effective() {
             Some(sc) => {
                 let case = self.s.open_case();

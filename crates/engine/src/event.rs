@@ -236,6 +236,9 @@ pub enum EventBody {
         invoice: InvoiceId,
         /// The amount disputed, minor units.
         amount_minor: i64,
+        /// Who opened it: `customer` (self-service), `agent:<name>` or an API client.
+        #[serde(default)]
+        by: Option<String>,
     },
     /// A dispute was resolved.
     DisputeResolved {
@@ -243,6 +246,12 @@ pub enum EventBody {
         dispute: DisputeId,
         /// Upheld (the customer was right: the amount is credited) or rejected.
         upheld: bool,
+        /// Who resolved it.
+        #[serde(default)]
+        by: Option<String>,
+        /// The resolution's note (shown in the rejection notice and the case file).
+        #[serde(default)]
+        note: Option<String>,
     },
     /// The customer promised to pay an amount by a date.
     PromiseMade {
@@ -252,8 +261,32 @@ pub enum EventBody {
         amount_minor: i64,
         /// The date it is due.
         due_on: NaiveDate,
+        /// Who took it (`customer`, `agent:<name>`).
+        #[serde(default)]
+        by: Option<String>,
     },
-    /// An instalment of a payment plan was missed.
+    /// A payment plan was agreed: the engine admits it within the segment's limits.
+    PlanAgreed {
+        /// The plan's reference (unique on the account).
+        plan: String,
+        /// The instalments, the down payment first.
+        instalments: Vec<Instalment>,
+        /// Who agreed it.
+        #[serde(default)]
+        by: Option<String>,
+    },
+    /// An agent granted something: admitted if the role may grant it in this segment.
+    GrantApplied {
+        /// What was granted.
+        grant: Grant,
+        /// Who.
+        by: String,
+        /// Their role.
+        role: String,
+        /// Why.
+        reason: String,
+    },
+    /// Billing reports a plan's instalment missed (the engine also detects misses itself).
     PlanInstalmentMissed {
         /// The plan's reference.
         plan: String,
@@ -290,19 +323,25 @@ pub enum EventBody {
     },
     /// Hardship or vulnerability declared: forbearance until the review date.
     HardshipDeclared {
-        /// Why (job loss, illness, bereavement, …).
+        /// Why (job loss, illness, bereavement, …; the policy's list).
         reason: String,
-        /// The review date.
-        review_on: NaiveDate,
+        /// The review date (absent: the policy's review period).
+        #[serde(default)]
+        review_on: Option<NaiveDate>,
+        /// Who declared it (`customer`, `agent:<name>`).
+        #[serde(default)]
+        by: Option<String>,
     },
     /// The hardship flag was lifted after review.
     HardshipEnded,
-    /// A statutory hold (breathing space, crisis) from `at` until a date.
+    /// A statutory hold starts at `at`: a breathing space (the policy's length, at most one
+    /// per period) or a crisis hold (the treatment's end plus the policy's extra days).
     StatutoryHold {
         /// Kind of hold.
-        kind: String,
-        /// The last day of the hold.
-        until: NaiveDate,
+        kind: HoldKind,
+        /// Crisis: the last day of the treatment (ignored for a breathing space).
+        #[serde(default)]
+        until: Option<NaiveDate>,
     },
     /// An agent paused dunning.
     Paused {
@@ -406,6 +445,154 @@ pub enum EventBody {
         /// Why.
         reason: String,
     },
+    /// A request (promise, plan, grant, statutory hold) was admitted within policy.
+    RequestAdmitted {
+        /// The request's event.
+        request: EventId,
+        /// What was admitted, in words.
+        detail: String,
+        /// A hold's last day, fixed when admitted.
+        #[serde(default)]
+        until: Option<NaiveDate>,
+        /// The outbox key of its effect (a grant booked in billing).
+        #[serde(default)]
+        effect: Option<String>,
+    },
+    /// A request was refused: outside policy. It has no effect.
+    RequestRefused {
+        /// The request's event.
+        request: EventId,
+        /// Which limit it broke.
+        reason: String,
+    },
+    /// A dispute was assigned to a team with a due date.
+    DisputeAssigned {
+        /// The dispute.
+        dispute: DisputeId,
+        /// The team's queue.
+        team: String,
+        /// Resolve by.
+        due_on: NaiveDate,
+        /// The outbox key of the work item.
+        #[serde(default)]
+        effect: Option<String>,
+    },
+    /// A credit note was issued for an upheld dispute.
+    CreditNoteIssued {
+        /// The dispute.
+        dispute: DisputeId,
+        /// Amount credited, minor units.
+        amount_minor: i64,
+        /// The outbox key of its effect.
+        effect: Option<String>,
+    },
+    /// A promise was kept (paid in full by its date plus grace).
+    PromiseKept {
+        /// The promise.
+        promise: PromiseId,
+    },
+    /// A promise was broken.
+    PromiseBroken {
+        /// The promise.
+        promise: PromiseId,
+        /// Paid of the amount promised, minor units.
+        paid_minor: i64,
+    },
+    /// A plan instalment was missed past its grace: the plan is breached, dunning resumes.
+    PlanBreached {
+        /// The plan.
+        plan: String,
+        /// The instalment's date.
+        due_on: NaiveDate,
+        /// Owed under the plan by then and paid, minor units.
+        owed_minor: i64,
+        /// Paid by then, minor units.
+        paid_minor: i64,
+    },
+    /// Every instalment of a plan was paid.
+    PlanCompleted {
+        /// The plan.
+        plan: String,
+    },
+    /// A work item was put in a team's queue (a hardship review, a follow-up).
+    WorkQueued {
+        /// The item's key on the account (it is queued once).
+        item: String,
+        /// The team.
+        team: String,
+        /// When it is due (UTC).
+        due_at: DateTime<Utc>,
+        /// What to do, in words.
+        detail: String,
+        /// The outbox key of the queue item.
+        effect: Option<String>,
+    },
+}
+
+/// One instalment of a payment plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Instalment {
+    /// Its date.
+    pub due_on: NaiveDate,
+    /// Amount, minor units of the account's currency.
+    pub amount_minor: i64,
+}
+
+/// What an agent may grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Grant {
+    /// An invoice's due date moved later.
+    MoveDueDate {
+        /// The invoice.
+        invoice: InvoiceId,
+        /// The new due date.
+        to: NaiveDate,
+    },
+    /// A late fee charged by a step of a case waived.
+    WaiveFee {
+        /// The case.
+        case: u32,
+        /// The step that charged it (`scenario/step`).
+        step: String,
+    },
+    /// A goodwill credit on the account.
+    GoodwillCredit {
+        /// Amount, minor units.
+        amount_minor: i64,
+    },
+}
+
+impl Grant {
+    /// The grant's name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Grant::MoveDueDate { .. } => "move_due_date",
+            Grant::WaiveFee { .. } => "waive_fee",
+            Grant::GoodwillCredit { .. } => "goodwill_credit",
+        }
+    }
+}
+
+/// Kinds of statutory hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldKind {
+    /// A standard breathing space.
+    BreathingSpace,
+    /// A mental-health crisis hold.
+    Crisis,
+}
+
+impl HoldKind {
+    /// The name in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldKind::BreathingSpace => "breathing_space",
+            HoldKind::Crisis => "crisis",
+        }
+    }
 }
 
 /// A contact as the engine recorded it.
@@ -437,6 +624,15 @@ impl EventBody {
                 | EventBody::MeasureReversed { .. }
                 | EventBody::CaseClosed { .. }
                 | EventBody::CaseReopened { .. }
+                | EventBody::RequestAdmitted { .. }
+                | EventBody::RequestRefused { .. }
+                | EventBody::DisputeAssigned { .. }
+                | EventBody::CreditNoteIssued { .. }
+                | EventBody::PromiseKept { .. }
+                | EventBody::PromiseBroken { .. }
+                | EventBody::PlanBreached { .. }
+                | EventBody::PlanCompleted { .. }
+                | EventBody::WorkQueued { .. }
         )
     }
 
@@ -451,6 +647,8 @@ impl EventBody {
             EventBody::DisputeOpened { .. } => "dispute_opened",
             EventBody::DisputeResolved { .. } => "dispute_resolved",
             EventBody::PromiseMade { .. } => "promise_made",
+            EventBody::PlanAgreed { .. } => "plan_agreed",
+            EventBody::GrantApplied { .. } => "grant_applied",
             EventBody::PlanInstalmentMissed { .. } => "plan_instalment_missed",
             EventBody::ContactMade { .. } => "contact_made",
             EventBody::ContactOutcome { .. } => "contact_outcome",
@@ -468,6 +666,15 @@ impl EventBody {
             EventBody::MeasureReversed { .. } => "measure_reversed",
             EventBody::CaseClosed { .. } => "case_closed",
             EventBody::CaseReopened { .. } => "case_reopened",
+            EventBody::RequestAdmitted { .. } => "request_admitted",
+            EventBody::RequestRefused { .. } => "request_refused",
+            EventBody::DisputeAssigned { .. } => "dispute_assigned",
+            EventBody::CreditNoteIssued { .. } => "credit_note_issued",
+            EventBody::PromiseKept { .. } => "promise_kept",
+            EventBody::PromiseBroken { .. } => "promise_broken",
+            EventBody::PlanBreached { .. } => "plan_breached",
+            EventBody::PlanCompleted { .. } => "plan_completed",
+            EventBody::WorkQueued { .. } => "work_queued",
         }
     }
 }
@@ -519,8 +726,37 @@ impl Event {
             | EventBody::PromiseMade { amount_minor, .. } => Some(*amount_minor),
             _ => None,
         };
-        if let Some(a) = amount
-            && !(1..=MAX_AMOUNT_MINOR).contains(&a)
+        let mut amounts: Vec<i64> = amount.into_iter().collect();
+        match &self.body {
+            EventBody::PlanAgreed {
+                plan, instalments, ..
+            } => {
+                if plan.is_empty() || plan.len() > MAX_EVENT_ID {
+                    return bad(format!("plan must have 1 to {MAX_EVENT_ID} characters"));
+                }
+                if instalments.is_empty() {
+                    return bad("a plan needs at least one instalment".into());
+                }
+                if instalments.windows(2).any(|w| w[1].due_on <= w[0].due_on) {
+                    return bad("instalment dates must increase".into());
+                }
+                amounts.extend(instalments.iter().map(|i| i.amount_minor));
+            }
+            EventBody::GrantApplied {
+                grant, by, role, ..
+            } => {
+                if by.trim().is_empty() || role.trim().is_empty() {
+                    return bad("a grant names who (by) and their role".into());
+                }
+                if let Grant::GoodwillCredit { amount_minor } = grant {
+                    amounts.push(*amount_minor);
+                }
+            }
+            _ => {}
+        }
+        if let Some(a) = amounts
+            .into_iter()
+            .find(|a| !(1..=MAX_AMOUNT_MINOR).contains(a))
         {
             return bad(format!(
                 "amount_minor must be positive and at most {MAX_AMOUNT_MINOR}, got {a}"

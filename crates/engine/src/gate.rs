@@ -27,6 +27,8 @@ pub struct Holds {
     pub paused: Option<String>,
     /// A promise to pay is open (until its date plus grace).
     pub promise: Option<NaiveDate>,
+    /// A payment plan is in good standing.
+    pub plan: Option<String>,
 }
 
 impl Holds {
@@ -40,6 +42,9 @@ impl Holds {
         }
         if self.dispute {
             return Some("a dispute covers the overdue amount".into());
+        }
+        if let Some(p) = &self.plan {
+            return Some(format!("payment plan {p} is in good standing"));
         }
         self.promise
             .map(|d| format!("a promise to pay is open until {d}"))

@@ -21,6 +21,7 @@ pub mod engine;
 pub mod event;
 pub mod gate;
 pub mod memory;
+pub mod policy;
 pub mod port;
 pub mod recommend;
 pub mod scenario;

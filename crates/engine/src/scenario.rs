@@ -158,6 +158,9 @@ pub struct Step {
     pub fallback: Vec<Channel>,
     /// Contact steps: the local send time the step fixes (else the recommender's, else at once).
     pub send_time: Option<chrono::NaiveTime>,
+    /// Contact steps: the purpose whose templates are used (`promise_reminder`,
+    /// `dispute_rejected`, …) instead of the dunning templates; the engine's case steps set it.
+    pub purpose: Option<String>,
     /// Late fee per currency, minor units.
     pub fee: BTreeMap<Currency, i64>,
     /// Agency placement: the agency.
@@ -334,6 +337,8 @@ pub struct ScenarioSet {
     pub policy: ReversalPolicy,
     /// Scenarios in matching order.
     pub scenarios: Vec<Scenario>,
+    /// The rules of cases: promises, plans, disputes, grants, holds, agencies, lawyers.
+    pub cases: crate::policy::CasePolicy,
 }
 
 /// The scenario set built into the binary (`crates/engine/scenarios/default.toml`).
@@ -447,6 +452,8 @@ struct RawSet {
     policy: ReversalPolicy,
     #[serde(default)]
     scenario: Vec<Spanned<RawScenario>>,
+    #[serde(default)]
+    cases: Option<Spanned<crate::policy::RawCases>>,
 }
 
 #[derive(Deserialize)]
@@ -465,7 +472,7 @@ struct RawScenario {
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct RawSegment {
+pub(crate) struct RawSegment {
     customer_type: Option<Vec<Spanned<String>>>,
     subscription_type: Option<Vec<Spanned<String>>>,
     service_level: Option<Vec<Spanned<String>>>,
@@ -506,10 +513,10 @@ struct RawWhen {
     no_open_dispute: bool,
 }
 
-struct Checker<'a> {
-    file: &'a str,
-    text: &'a str,
-    problems: Vec<ScenarioProblem>,
+pub(crate) struct Checker<'a> {
+    pub(crate) file: &'a str,
+    pub(crate) text: &'a str,
+    pub(crate) problems: Vec<ScenarioProblem>,
 }
 
 impl Checker<'_> {
@@ -520,7 +527,12 @@ impl Checker<'_> {
         (line, column)
     }
 
-    fn problem(&mut self, span: std::ops::Range<usize>, key: &str, message: impl Into<String>) {
+    pub(crate) fn problem(
+        &mut self,
+        span: std::ops::Range<usize>,
+        key: &str,
+        message: impl Into<String>,
+    ) {
         let (line, column) = self.position(span.start);
         self.problems.push(ScenarioProblem {
             file: self.file.into(),
@@ -531,7 +543,7 @@ impl Checker<'_> {
         });
     }
 
-    fn parse_one<T>(
+    pub(crate) fn parse_one<T>(
         &mut self,
         v: &Spanned<String>,
         key: &str,
@@ -562,7 +574,7 @@ impl Checker<'_> {
         Some(out)
     }
 
-    fn money(
+    pub(crate) fn money(
         &mut self,
         map: &BTreeMap<Spanned<String>, Spanned<i64>>,
         key: &str,
@@ -676,6 +688,10 @@ impl Checker<'_> {
                 "at most one scenario may be the forbearance scenario",
             );
         }
+        let cases = match &raw.cases {
+            Some(c) => self.cases(c.get_ref(), c.span()),
+            None => crate::policy::CasePolicy::default(),
+        };
         let mut hasher = Sha256::new();
         hasher.update(self.text.as_bytes());
         let digest = hasher.finalize();
@@ -687,6 +703,7 @@ impl Checker<'_> {
             thresholds,
             policy: raw.policy,
             scenarios,
+            cases,
         }
     }
 
@@ -737,7 +754,7 @@ impl Checker<'_> {
         })
     }
 
-    fn segment(&mut self, raw: &RawSegment, key: &str) -> SegmentRule {
+    pub(crate) fn segment(&mut self, raw: &RawSegment, key: &str) -> SegmentRule {
         SegmentRule {
             customer_type: self.names(&raw.customer_type, &format!("{key}.customer_type"), |s| {
                 CustomerType::parse(s).map_err(|e| e.to_string())
@@ -1008,6 +1025,7 @@ impl Checker<'_> {
             } else {
                 tone
             },
+            purpose: None,
             fallback,
             send_time,
             fee,

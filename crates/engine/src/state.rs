@@ -11,11 +11,12 @@ use forbear_core::rules::{ChannelSet, PastContact};
 use forbear_core::{
     AccountId, Channel, Currency, DisputeId, InvoiceId, PaymentId, PromiseId, ServiceId, TimeZone,
 };
+use serde::Serialize;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::action::{ActionKind, Measure};
-use crate::event::{Event, EventBody, RiskBand};
+use crate::event::{Event, EventBody, EventId, Grant, HoldKind, Instalment, RiskBand};
 use crate::scenario::{SegmentFacts, TriggerEvent};
 
 /// Who the customer is, from the latest `account_opened`.
@@ -68,7 +69,7 @@ pub struct Payment {
 }
 
 /// A dispute.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Dispute {
     /// The invoice disputed.
     pub invoice: InvoiceId,
@@ -76,12 +77,35 @@ pub struct Dispute {
     pub amount_minor: i64,
     /// Opened.
     pub opened_at: DateTime<Utc>,
+    /// Who opened it.
+    pub by: Option<String>,
     /// Resolved: upheld or not, and when.
     pub resolved: Option<(bool, DateTime<Utc>)>,
+    /// Who resolved it, and the note.
+    pub resolution: Option<(Option<String>, Option<String>)>,
+    /// The team it is assigned to and its due date.
+    pub assigned: Option<(String, NaiveDate)>,
+    /// The credit note issued (upheld), minor units.
+    pub credited_minor: Option<i64>,
 }
 
+/// Where a request (promise, plan, grant, hold) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    /// Not yet looked at by the engine.
+    Pending,
+    /// Within policy: in force.
+    Admitted,
+    /// Outside policy: without effect.
+    Refused,
+}
+
+/// A dispute's resolution seen before the dispute: upheld, when, and (who, note).
+pub type EarlyResolution = (bool, DateTime<Utc>, (Option<String>, Option<String>));
+
 /// A promise to pay.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Promise {
     /// Amount, minor units.
     pub amount_minor: i64,
@@ -89,6 +113,109 @@ pub struct Promise {
     pub due_on: NaiveDate,
     /// When it was made.
     pub made_at: DateTime<Utc>,
+    /// Who took it.
+    pub by: Option<String>,
+    /// The request's event.
+    pub request: EventId,
+    /// Admitted, refused or pending.
+    pub standing: Standing,
+    /// Kept (true) or broken (false), once known.
+    pub outcome: Option<bool>,
+}
+
+/// A payment plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// Instalments, the down payment first.
+    pub instalments: Vec<Instalment>,
+    /// When it was agreed.
+    pub agreed_at: DateTime<Utc>,
+    /// Who agreed it.
+    pub by: Option<String>,
+    /// The request's event.
+    pub request: EventId,
+    /// Admitted, refused or pending.
+    pub standing: Standing,
+    /// Breached: the instalment's date.
+    pub breached: Option<NaiveDate>,
+    /// Every instalment paid.
+    pub completed: bool,
+}
+
+impl Plan {
+    /// Whether the plan is in force and in good standing.
+    pub fn in_good_standing(&self) -> bool {
+        self.standing == Standing::Admitted && self.breached.is_none() && !self.completed
+    }
+
+    /// The plan's total, minor units.
+    pub fn total_minor(&self) -> i64 {
+        self.instalments.iter().map(|i| i.amount_minor).sum()
+    }
+}
+
+/// A grant by an agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrantRecord {
+    /// What.
+    pub grant: Grant,
+    /// Who.
+    pub by: String,
+    /// Their role.
+    pub role: String,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The request's event.
+    pub request: EventId,
+    /// Admitted, refused or pending.
+    pub standing: Standing,
+}
+
+/// A statutory hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hold {
+    /// Kind.
+    pub kind: HoldKind,
+    /// When it was declared.
+    pub at: DateTime<Utc>,
+    /// The crisis treatment's last day, as declared.
+    pub declared_until: Option<NaiveDate>,
+    /// The hold's last day, fixed when admitted.
+    pub until: Option<NaiveDate>,
+    /// The request's event.
+    pub request: EventId,
+    /// Admitted, refused or pending.
+    pub standing: Standing,
+}
+
+/// A hardship episode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hardship {
+    /// Why.
+    pub reason: String,
+    /// The review date declared (None: the policy's period).
+    pub review_on: Option<NaiveDate>,
+    /// Who declared it.
+    pub by: Option<String>,
+    /// Since when.
+    pub since: DateTime<Utc>,
+    /// Ended (after review), if it has.
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// What a request event refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestRef {
+    /// A promise.
+    Promise(PromiseId),
+    /// A plan.
+    Plan(String),
+    /// A grant (index in `grants`).
+    Grant(usize),
+    /// A statutory hold (index in `holds`).
+    Hold(usize),
 }
 
 /// A case: one episode of delinquency, from opening to cure.
@@ -135,7 +262,7 @@ pub struct AccountState {
     /// Disputes.
     pub disputes: BTreeMap<DisputeId, Dispute>,
     /// Dispute resolutions seen before their dispute.
-    pub early_resolutions: BTreeMap<DisputeId, (bool, DateTime<Utc>)>,
+    pub early_resolutions: BTreeMap<DisputeId, EarlyResolution>,
     /// Promises.
     pub promises: BTreeMap<PromiseId, Promise>,
     /// Contacts made (and scheduled), as the contact rules need them.
@@ -146,10 +273,20 @@ pub struct AccountState {
     pub consent: ChannelSet,
     /// Opted-out channels.
     pub opted_out: ChannelSet,
-    /// Hardship: reason and review date.
-    pub hardship: Option<(String, NaiveDate)>,
-    /// Statutory holds: kind and last day.
-    pub holds: Vec<(String, NaiveDate)>,
+    /// Payment plans.
+    pub plans: BTreeMap<String, Plan>,
+    /// Agents' grants.
+    pub grants: Vec<GrantRecord>,
+    /// Requests by their event: what each refers to.
+    pub requests: BTreeMap<EventId, RequestRef>,
+    /// Hardship in force.
+    pub hardship: Option<Hardship>,
+    /// Hardship episodes, oldest first (the one in force included).
+    pub hardships: Vec<Hardship>,
+    /// Statutory holds.
+    pub holds: Vec<Hold>,
+    /// Work items queued for agents: key → (team, due).
+    pub work: BTreeMap<String, (String, DateTime<Utc>)>,
     /// Paused by an agent: who and why.
     pub paused: Option<(String, String)>,
     /// Scenario assigned by an agent.
@@ -247,8 +384,13 @@ impl AccountState {
             complaints: 0,
             consent: ChannelSet::EMPTY,
             opted_out: ChannelSet::EMPTY,
+            plans: BTreeMap::new(),
+            grants: Vec::new(),
+            requests: BTreeMap::new(),
             hardship: None,
+            hardships: Vec::new(),
             holds: Vec::new(),
+            work: BTreeMap::new(),
             paused: None,
             assigned: None,
             triggers: Vec::new(),
@@ -387,24 +529,39 @@ impl AccountState {
                 dispute,
                 invoice,
                 amount_minor,
+                by,
             } => {
-                let resolved = self.early_resolutions.remove(dispute);
+                let early = self.early_resolutions.remove(dispute);
                 self.disputes.insert(
                     *dispute,
                     Dispute {
                         invoice: *invoice,
                         amount_minor: *amount_minor,
                         opened_at: e.at,
-                        resolved,
+                        by: by.clone(),
+                        resolved: early.as_ref().map(|(u, at, _)| (*u, *at)),
+                        resolution: early.map(|(_, _, r)| r),
+                        assigned: None,
+                        credited_minor: None,
                     },
                 );
                 self.triggers.push((TriggerEvent::DisputeOpened, e.at));
             }
-            EventBody::DisputeResolved { dispute, upheld } => {
+            EventBody::DisputeResolved {
+                dispute,
+                upheld,
+                by,
+                note,
+            } => {
+                let resolution = (by.clone(), note.clone());
                 match self.disputes.get_mut(dispute) {
-                    Some(d) => d.resolved = Some((*upheld, e.at)),
+                    Some(d) => {
+                        d.resolved = Some((*upheld, e.at));
+                        d.resolution = Some(resolution);
+                    }
                     None => {
-                        self.early_resolutions.insert(*dispute, (*upheld, e.at));
+                        self.early_resolutions
+                            .insert(*dispute, (*upheld, e.at, resolution));
                     }
                 }
                 self.triggers.push((TriggerEvent::DisputeResolved, e.at));
@@ -413,6 +570,7 @@ impl AccountState {
                 promise,
                 amount_minor,
                 due_on,
+                by,
             } => {
                 self.promises.insert(
                     *promise,
@@ -420,8 +578,52 @@ impl AccountState {
                         amount_minor: *amount_minor,
                         due_on: *due_on,
                         made_at: e.at,
+                        by: by.clone(),
+                        request: e.id.clone(),
+                        standing: Standing::Pending,
+                        outcome: None,
                     },
                 );
+                self.requests
+                    .insert(e.id.clone(), RequestRef::Promise(*promise));
+            }
+            EventBody::PlanAgreed {
+                plan,
+                instalments,
+                by,
+            } => {
+                self.plans.insert(
+                    plan.clone(),
+                    Plan {
+                        instalments: instalments.clone(),
+                        agreed_at: e.at,
+                        by: by.clone(),
+                        request: e.id.clone(),
+                        standing: Standing::Pending,
+                        breached: None,
+                        completed: false,
+                    },
+                );
+                self.requests
+                    .insert(e.id.clone(), RequestRef::Plan(plan.clone()));
+            }
+            EventBody::GrantApplied {
+                grant,
+                by,
+                role,
+                reason,
+            } => {
+                self.requests
+                    .insert(e.id.clone(), RequestRef::Grant(self.grants.len()));
+                self.grants.push(GrantRecord {
+                    grant: grant.clone(),
+                    by: by.clone(),
+                    role: role.clone(),
+                    reason: reason.clone(),
+                    at: e.at,
+                    request: e.id.clone(),
+                    standing: Standing::Pending,
+                });
             }
             EventBody::PlanInstalmentMissed { .. } => {
                 self.triggers
@@ -468,11 +670,46 @@ impl AccountState {
                     self.consent = self.consent.without(*channel);
                 }
             }
-            EventBody::HardshipDeclared { reason, review_on } => {
-                self.hardship = Some((reason.clone(), *review_on));
+            EventBody::HardshipDeclared {
+                reason,
+                review_on,
+                by,
+            } => {
+                let h = Hardship {
+                    reason: reason.clone(),
+                    review_on: *review_on,
+                    by: by.clone(),
+                    since: self.hardship.as_ref().map_or(e.at, |h| h.since),
+                    ended_at: None,
+                };
+                if self.hardship.is_some()
+                    && let Some(last) = self.hardships.last_mut()
+                {
+                    *last = h.clone();
+                } else {
+                    self.hardships.push(h.clone());
+                }
+                self.hardship = Some(h);
             }
-            EventBody::HardshipEnded => self.hardship = None,
-            EventBody::StatutoryHold { kind, until } => self.holds.push((kind.clone(), *until)),
+            EventBody::HardshipEnded => {
+                if self.hardship.take().is_some()
+                    && let Some(last) = self.hardships.last_mut()
+                {
+                    last.ended_at = Some(e.at);
+                }
+            }
+            EventBody::StatutoryHold { kind, until } => {
+                self.requests
+                    .insert(e.id.clone(), RequestRef::Hold(self.holds.len()));
+                self.holds.push(Hold {
+                    kind: *kind,
+                    at: e.at,
+                    declared_until: *until,
+                    until: None,
+                    request: e.id.clone(),
+                    standing: Standing::Pending,
+                });
+            }
             EventBody::Paused { by, reason } => self.paused = Some((by.clone(), reason.clone())),
             EventBody::Resumed { .. } => self.paused = None,
             EventBody::ScenarioAssigned { scenario, .. } => self.assigned = scenario.clone(),
@@ -562,6 +799,59 @@ impl AccountState {
                     k.closed_at = None;
                 }
             }
+            EventBody::RequestAdmitted { request, until, .. } => {
+                self.set_standing(request, Standing::Admitted, *until);
+            }
+            EventBody::RequestRefused { request, .. } => {
+                self.set_standing(request, Standing::Refused, None);
+            }
+            EventBody::DisputeAssigned {
+                dispute,
+                team,
+                due_on,
+                ..
+            } => {
+                if let Some(d) = self.disputes.get_mut(dispute) {
+                    d.assigned = Some((team.clone(), *due_on));
+                }
+            }
+            EventBody::CreditNoteIssued {
+                dispute,
+                amount_minor,
+                ..
+            } => {
+                if let Some(d) = self.disputes.get_mut(dispute) {
+                    d.credited_minor = Some(*amount_minor);
+                }
+            }
+            EventBody::PromiseKept { promise } => {
+                if let Some(p) = self.promises.get_mut(promise) {
+                    p.outcome = Some(true);
+                }
+            }
+            EventBody::PromiseBroken { promise, .. } => {
+                if let Some(p) = self.promises.get_mut(promise) {
+                    p.outcome = Some(false);
+                }
+                self.triggers.push((TriggerEvent::PromiseBroken, e.at));
+            }
+            EventBody::PlanBreached { plan, due_on, .. } => {
+                if let Some(p) = self.plans.get_mut(plan) {
+                    p.breached = Some(*due_on);
+                }
+                self.triggers
+                    .push((TriggerEvent::PlanInstalmentMissed, e.at));
+            }
+            EventBody::PlanCompleted { plan } => {
+                if let Some(p) = self.plans.get_mut(plan) {
+                    p.completed = true;
+                }
+            }
+            EventBody::WorkQueued {
+                item, team, due_at, ..
+            } => {
+                self.work.insert(item.clone(), (team.clone(), *due_at));
+            }
         }
     }
 
@@ -590,7 +880,7 @@ impl AccountState {
             items.push(OpenItem {
                 invoice: Some(*id),
                 service: Some(inv.service),
-                due_on: inv.due_on,
+                due_on: self.due_on(*id, inv.due_on),
                 open_minor: (inv.amount_minor - upheld).max(0),
                 disputed_minor: 0,
             });
@@ -617,8 +907,9 @@ impl AccountState {
         }
         let billed: i64 = items.iter().map(|i| i.open_minor).sum();
         // Payments naming a known invoice settle it first; the rest goes to a pool.
-        let mut pool = 0i64;
-        let mut paid = 0i64;
+        let goodwill = self.goodwill_minor();
+        let mut pool = goodwill;
+        let mut paid = goodwill;
         for p in self.payments.values() {
             if p.reversed_at.is_some() || !same(p.currency) {
                 continue;
@@ -652,6 +943,77 @@ impl AccountState {
             open_items: items,
             fees,
         }
+    }
+
+    fn set_standing(&mut self, request: &EventId, standing: Standing, until: Option<NaiveDate>) {
+        match self.requests.get(request) {
+            Some(RequestRef::Promise(id)) => {
+                if let Some(p) = self.promises.get_mut(id) {
+                    p.standing = standing;
+                }
+            }
+            Some(RequestRef::Plan(id)) => {
+                if let Some(p) = self.plans.get_mut(id) {
+                    p.standing = standing;
+                }
+            }
+            Some(RequestRef::Grant(i)) => {
+                if let Some(g) = self.grants.get_mut(*i) {
+                    g.standing = standing;
+                }
+            }
+            Some(RequestRef::Hold(i)) => {
+                if let Some(h) = self.holds.get_mut(*i) {
+                    h.standing = standing;
+                    h.until = until;
+                }
+            }
+            None => self
+                .anomalies
+                .push(format!("a decision on unknown request {request}")),
+        }
+    }
+
+    /// The statutory hold in force on a local day, if any.
+    pub fn on_hold(&self, day: NaiveDate) -> Option<&Hold> {
+        self.holds.iter().find(|h| {
+            h.standing == Standing::Admitted
+                && self.local_date(h.at) <= day
+                && h.until.is_some_and(|u| u >= day)
+        })
+    }
+
+    /// Broken promises so far.
+    pub fn broken_promises(&self) -> usize {
+        self.promises
+            .values()
+            .filter(|p| p.outcome == Some(false))
+            .count()
+    }
+
+    /// An invoice's due date with the admitted grants moving it applied.
+    pub fn due_on(&self, invoice: InvoiceId, issued: NaiveDate) -> NaiveDate {
+        self.grants
+            .iter()
+            .filter(|g| g.standing == Standing::Admitted)
+            .filter_map(|g| match &g.grant {
+                Grant::MoveDueDate { invoice: i, to } if *i == invoice => Some(*to),
+                _ => None,
+            })
+            .next_back()
+            .unwrap_or(issued)
+    }
+
+    /// Goodwill credits admitted, minor units.
+    pub fn goodwill_minor(&self) -> i64 {
+        self.grants
+            .iter()
+            .filter(|g| g.standing == Standing::Admitted)
+            .filter_map(|g| match &g.grant {
+                Grant::GoodwillCredit { amount_minor } => Some(*amount_minor),
+                _ => None,
+            })
+            .sum()
     }
 
     /// Channels of contacts whose send time is after `now` (scheduled, not yet sent).

@@ -5,6 +5,9 @@
 //! `subject`. Variables are written `{name}`: `name`, `amount`, `balance`, `dpd`, `due_date`,
 //! `link`, `account`. An unknown variable is refused when the set is loaded, not when a customer
 //! would have received a message with a hole in it. A missing language falls back to English.
+//!
+//! Messages a case sends for a purpose other than dunning (a promise reminder, a rejected
+//! dispute's notice) are keyed `"<purpose>.<language>"` and used on every channel.
 
 use forbear_core::{Channel, Tone};
 use serde::Deserialize;
@@ -13,6 +16,9 @@ use std::fmt::Write as _;
 
 /// The templates built into the binary.
 pub const DEFAULT_TEMPLATES: &str = include_str!("../scenarios/templates.toml");
+
+/// The purposes of case messages, each with an English template required.
+pub const PURPOSES: [&str; 2] = ["promise_reminder", "dispute_rejected"];
 
 /// The variables a template may use.
 pub const VARIABLES: [&str; 7] = [
@@ -87,6 +93,18 @@ impl Templates {
         let by_key: BTreeMap<String, Template> =
             toml::from_str(text).map_err(|e| err(e.to_string()))?;
         for (key, t) in &by_key {
+            if let Some((purpose, lang)) = key.split_once('.')
+                && !lang.contains('.')
+            {
+                if !PURPOSES.contains(&purpose) {
+                    return Err(err(format!(
+                        "key {key:?}: unknown purpose {purpose:?}; known: {}",
+                        PURPOSES.join(", ")
+                    )));
+                }
+                check_vars(key, t).map_err(err)?;
+                continue;
+            }
             let mut parts = key.splitn(3, '.');
             let (Some(c), Some(tone), Some(lang)) = (parts.next(), parts.next(), parts.next())
             else {
@@ -99,15 +117,11 @@ impl Templates {
             if lang.is_empty() {
                 return Err(err(format!("{key}: empty language")));
             }
-            for field in std::iter::once(&t.text).chain(t.subject.as_ref()) {
-                for v in placeholders(field).map_err(|e| err(format!("{key}: {e}")))? {
-                    if !VARIABLES.contains(&v) {
-                        return Err(err(format!(
-                            "{key}: unknown variable {{{v}}}; known: {}",
-                            VARIABLES.join(", ")
-                        )));
-                    }
-                }
+            check_vars(key, t).map_err(err)?;
+        }
+        for p in PURPOSES {
+            if !by_key.contains_key(&format!("{p}.en")) {
+                return Err(err(format!("no English template {p}.en to fall back on")));
             }
         }
         for c in Channel::ALL {
@@ -119,6 +133,26 @@ impl Templates {
             }
         }
         Ok(Templates { by_key })
+    }
+
+    /// Renders the template for a case message's purpose in a language (English when the
+    /// language has none); the dunning template of the channel and tone when the purpose has
+    /// none.
+    pub fn render_purpose(
+        &self,
+        purpose: &str,
+        channel: Channel,
+        tone: Tone,
+        language: &str,
+        vars: &[(&str, String)],
+    ) -> Message {
+        let lang = language.split(['-', '_']).next().unwrap_or("en");
+        for key in [format!("{purpose}.{lang}"), format!("{purpose}.en")] {
+            if let Some(t) = self.by_key.get(&key) {
+                return fill(key, t, vars);
+            }
+        }
+        self.render(channel, tone, language, vars)
     }
 
     /// Renders the template for a channel, tone and language (English when the language has
@@ -140,30 +174,48 @@ impl Templates {
                 (en, t)
             }
         };
-        let fill = |s: &str| {
-            let mut out = String::with_capacity(s.len() + 32);
-            let mut rest = s;
-            while let Some(open) = rest.find('{') {
-                out.push_str(&rest[..open]);
-                let after = &rest[open + 1..];
-                let close = after.find('}').unwrap_or(after.len());
-                let name = &after[..close];
-                match vars.iter().find(|(k, _)| *k == name) {
-                    Some((_, v)) => out.push_str(v),
-                    None => {
-                        let _ = write!(out, "{{{name}}}");
-                    }
-                }
-                rest = after.get(close + 1..).unwrap_or("");
+        fill(key, t, vars)
+    }
+}
+
+fn check_vars(key: &str, t: &Template) -> Result<(), String> {
+    for field in std::iter::once(&t.text).chain(t.subject.as_ref()) {
+        for v in placeholders(field).map_err(|e| format!("{key}: {e}"))? {
+            if !VARIABLES.contains(&v) {
+                return Err(format!(
+                    "{key}: unknown variable {{{v}}}; known: {}",
+                    VARIABLES.join(", ")
+                ));
             }
-            out.push_str(rest);
-            out
-        };
-        Message {
-            template: key,
-            subject: t.subject.as_deref().map(fill),
-            text: fill(&t.text),
         }
+    }
+    Ok(())
+}
+
+fn fill(key: String, t: &Template, vars: &[(&str, String)]) -> Message {
+    let fill = |s: &str| {
+        let mut out = String::with_capacity(s.len() + 32);
+        let mut rest = s;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let close = after.find('}').unwrap_or(after.len());
+            let name = &after[..close];
+            match vars.iter().find(|(k, _)| *k == name) {
+                Some((_, v)) => out.push_str(v),
+                None => {
+                    let _ = write!(out, "{{{name}}}");
+                }
+            }
+            rest = after.get(close + 1..).unwrap_or("");
+        }
+        out.push_str(rest);
+        out
+    };
+    Message {
+        template: key,
+        subject: t.subject.as_deref().map(fill),
+        text: fill(&t.text),
     }
 }
 

@@ -93,26 +93,75 @@ fn summary(b: &EventBody, money: &dyn Fn(i64) -> String) -> String {
             dispute,
             invoice,
             amount_minor,
+            by,
         } => format!(
-            "dispute {dispute} on invoice {invoice} for {}: dunning on it held",
-            money(*amount_minor)
+            "dispute {dispute} on invoice {invoice} for {}{}: dunning on it held",
+            money(*amount_minor),
+            by_whom(by)
         ),
-        EventBody::DisputeResolved { dispute, upheld } => format!(
-            "dispute {dispute} {}",
+        EventBody::DisputeResolved {
+            dispute,
+            upheld,
+            by,
+            note,
+        } => format!(
+            "dispute {dispute} {}{}{}",
             if *upheld {
                 "upheld: amount credited"
             } else {
                 "rejected: dunning resumes"
-            }
+            },
+            by_whom(by),
+            note.as_ref().map_or(String::new(), |n| format!(" — {n}"))
         ),
         EventBody::PromiseMade {
             promise,
             amount_minor,
             due_on,
+            by,
         } => format!(
-            "promise {promise}: {} by {due_on}; escalation paused until then",
-            money(*amount_minor)
+            "promise {promise}: {} by {due_on}{}",
+            money(*amount_minor),
+            by_whom(by)
         ),
+        EventBody::PlanAgreed {
+            plan,
+            instalments,
+            by,
+        } => {
+            let total: i64 = instalments.iter().map(|i| i.amount_minor).sum();
+            format!(
+                "plan {plan}: {} in {} instalments, {} to {}{}",
+                money(total),
+                instalments.len(),
+                instalments
+                    .first()
+                    .map_or(String::new(), |i| i.due_on.to_string()),
+                instalments
+                    .last()
+                    .map_or(String::new(), |i| i.due_on.to_string()),
+                by_whom(by)
+            )
+        }
+        EventBody::GrantApplied {
+            grant,
+            by,
+            role,
+            reason,
+        } => {
+            let what = match grant {
+                crate::event::Grant::MoveDueDate { invoice, to } => {
+                    format!("due date of invoice {invoice} moved to {to}")
+                }
+                crate::event::Grant::WaiveFee { case, step } => {
+                    format!("fee of step {step} (case {case}) waived")
+                }
+                crate::event::Grant::GoodwillCredit { amount_minor } => {
+                    format!("goodwill credit of {}", money(*amount_minor))
+                }
+            };
+            format!("grant by {by} ({role}): {what} — {reason}")
+        }
         EventBody::PlanInstalmentMissed { plan } => format!("instalment of plan {plan} missed"),
         EventBody::ContactMade { channel, .. } => {
             format!("{channel} contact made outside the engine")
@@ -139,13 +188,25 @@ fn summary(b: &EventBody, money: &dyn Fn(i64) -> String) -> String {
             "consent to {channel} {}",
             if *consent { "given" } else { "withdrawn" }
         ),
-        EventBody::HardshipDeclared { reason, review_on } => {
-            format!("hardship declared ({reason}), review on {review_on}: forbearance")
-        }
+        EventBody::HardshipDeclared {
+            reason,
+            review_on,
+            by,
+        } => format!(
+            "hardship declared ({reason}){}, review {}: forbearance",
+            by_whom(by),
+            review_on.map_or("after the policy's period".to_string(), |d| format!(
+                "on {d}"
+            ))
+        ),
         EventBody::HardshipEnded => "hardship lifted after review".into(),
-        EventBody::StatutoryHold { kind, until } => {
-            format!("statutory hold ({kind}) until {until}: no contact asking for payment, no fees")
-        }
+        EventBody::StatutoryHold { kind, until } => match until {
+            Some(u) => format!(
+                "statutory hold ({}) declared, treatment until {u}",
+                kind.as_str()
+            ),
+            None => format!("statutory hold ({}) declared", kind.as_str()),
+        },
         EventBody::Paused { by, reason } => format!("paused by {by}: {reason}"),
         EventBody::Resumed { by } => format!("resumed by {by}"),
         EventBody::ScenarioAssigned { by, scenario } => match scenario {
@@ -202,7 +263,56 @@ fn summary(b: &EventBody, money: &dyn Fn(i64) -> String) -> String {
         } => format!("{}: {reason}", describe(measure)),
         EventBody::CaseClosed { case, reason } => format!("case {case} closed: {reason}"),
         EventBody::CaseReopened { case, reason } => format!("case {case} re-opened: {reason}"),
+        EventBody::RequestAdmitted { detail, .. } => format!("admitted: {detail}"),
+        EventBody::RequestRefused { request, reason } => {
+            format!("request {request} refused: {reason}")
+        }
+        EventBody::DisputeAssigned {
+            dispute,
+            team,
+            due_on,
+            ..
+        } => format!("dispute {dispute} assigned to {team}, to resolve by {due_on}"),
+        EventBody::CreditNoteIssued {
+            dispute,
+            amount_minor,
+            ..
+        } => format!(
+            "credit note of {} for dispute {dispute}",
+            money(*amount_minor)
+        ),
+        EventBody::PromiseKept { promise } => format!("promise {promise} kept"),
+        EventBody::PromiseBroken {
+            promise,
+            paid_minor,
+        } => format!(
+            "promise {promise} broken ({} paid): escalation resumes",
+            money(*paid_minor)
+        ),
+        EventBody::PlanBreached {
+            plan,
+            due_on,
+            owed_minor,
+            paid_minor,
+        } => format!(
+            "plan {plan} breached: instalment of {due_on} missed ({} owed by then, {} paid); dunning resumes",
+            money(*owed_minor),
+            money(*paid_minor)
+        ),
+        EventBody::PlanCompleted { plan } => {
+            format!("plan {plan} completed: every instalment paid")
+        }
+        EventBody::WorkQueued {
+            team,
+            due_at,
+            detail,
+            ..
+        } => format!("queued for {team}, due {due_at}: {detail}"),
     }
+}
+
+fn by_whom(by: &Option<String>) -> String {
+    by.as_ref().map_or(String::new(), |b| format!(" (by {b})"))
 }
 
 fn describe(m: &crate::action::Measure) -> String {

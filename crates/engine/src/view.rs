@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::action::Measure;
 use crate::scenario::ScenarioSet;
-use crate::state::AccountState;
+use crate::state::{AccountState, Dispute, GrantRecord, Hardship, Hold, Plan, Promise};
 
 /// One open item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -64,10 +64,50 @@ pub struct CaseView {
     pub cases: usize,
     /// Paused by (who, why).
     pub paused: Option<(String, String)>,
-    /// Hardship (reason, review date).
-    pub hardship: Option<(String, NaiveDate)>,
-    /// Statutory holds (kind, last day).
-    pub holds: Vec<(String, NaiveDate)>,
+    /// Hardship in force.
+    pub hardship: Option<Hardship>,
+    /// Statutory holds.
+    pub holds: Vec<Hold>,
+    /// Promises.
+    pub promises: Vec<PromiseView>,
+    /// Payment plans.
+    pub plans: Vec<PlanView>,
+    /// Disputes.
+    pub disputes: Vec<DisputeView>,
+    /// Agents' grants.
+    pub grants: Vec<GrantRecord>,
+    /// Broken promises so far.
+    pub broken_promises: usize,
+}
+
+/// A promise as shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PromiseView {
+    /// Its id.
+    pub promise: i64,
+    /// The promise.
+    #[serde(flatten)]
+    pub detail: Promise,
+}
+
+/// A plan as shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanView {
+    /// Its reference.
+    pub plan: String,
+    /// The plan.
+    #[serde(flatten)]
+    pub detail: Plan,
+}
+
+/// A dispute as shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DisputeView {
+    /// Its id.
+    pub dispute: i64,
+    /// The dispute.
+    #[serde(flatten)]
+    pub detail: Dispute,
 }
 
 /// The view of `state` at `at` under `scenarios`.
@@ -115,5 +155,31 @@ pub fn case_view(state: &AccountState, scenarios: &ScenarioSet, at: DateTime<Utc
         paused: state.paused.clone(),
         hardship: state.hardship.clone(),
         holds: state.holds.clone(),
+        promises: state
+            .promises
+            .iter()
+            .map(|(k, p)| PromiseView {
+                promise: k.get(),
+                detail: p.clone(),
+            })
+            .collect(),
+        plans: state
+            .plans
+            .iter()
+            .map(|(k, p)| PlanView {
+                plan: k.clone(),
+                detail: p.clone(),
+            })
+            .collect(),
+        disputes: state
+            .disputes
+            .iter()
+            .map(|(k, d)| DisputeView {
+                dispute: k.get(),
+                detail: d.clone(),
+            })
+            .collect(),
+        grants: state.grants.clone(),
+        broken_promises: state.broken_promises(),
     }
 }

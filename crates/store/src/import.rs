@@ -446,6 +446,7 @@ pub fn contract_events(dir: &Path) -> Result<Vec<Event>, ImportError> {
                     dispute,
                     invoice,
                     amount_minor: amount.value(i),
+                    by: None,
                 },
             );
             if let (Some(st @ ("upheld" | "rejected")), Some(r)) =
@@ -460,6 +461,8 @@ pub fn contract_events(dir: &Path) -> Result<Vec<Event>, ImportError> {
                     EventBody::DisputeResolved {
                         dispute,
                         upheld: st == "upheld",
+                        by: None,
+                        note: None,
                     },
                 );
             }
@@ -494,6 +497,7 @@ pub fn contract_events(dir: &Path) -> Result<Vec<Event>, ImportError> {
                     promise,
                     amount_minor: amount.value(i),
                     due_on,
+                    by: None,
                 },
             );
         }

@@ -182,6 +182,7 @@ fn a_dispute_holds_dunning_and_upheld_undoes_it() {
                 dispute: DisputeId::new(1).unwrap(),
                 invoice: InvoiceId::new(500).unwrap(),
                 amount_minor: 3000,
+                by: Some("customer".into()),
             },
         ),
     ];
@@ -199,6 +200,8 @@ fn a_dispute_holds_dunning_and_upheld_undoes_it() {
         EventBody::DisputeResolved {
             dispute: DisputeId::new(1).unwrap(),
             upheld: true,
+            by: Some("agent:jo".into()),
+            note: None,
         },
     );
     run(&e, &mut store, &[upheld], at(60));
@@ -220,7 +223,8 @@ fn hardship_moves_the_case_to_forbearance_without_service_cuts() {
             at(12),
             EventBody::HardshipDeclared {
                 reason: "job loss".into(),
-                review_on: day(90),
+                review_on: Some(day(90)),
+                by: None,
             },
         ),
     ];
@@ -568,7 +572,8 @@ fn hardship_stops_escalation_even_without_a_forbearance_scenario() {
         at(12),
         EventBody::HardshipDeclared {
             reason: "bereavement".into(),
-            review_on: day(60),
+            review_on: Some(day(60)),
+            by: None,
         },
     );
     run(

@@ -2,6 +2,7 @@ use crate::helpers::*;
 use chrono::Duration;
 use forbear_core::rules::{ContactFacts, ContactRules};
 use forbear_core::{Channel, CustomerType, DisputeId, InvoiceId, PaymentId, PromiseId, TimeZone};
+use forbear_engine::event::HoldKind;
 use forbear_engine::{AccountState, Event, EventBody, MemoryStore, Store};
 use proptest::prelude::*;
 
@@ -53,15 +54,19 @@ fn history() -> impl Strategy<Value = Vec<Event>> {
                     dispute: DisputeId::new(n).unwrap(),
                     invoice: InvoiceId::new(inv(pick)).unwrap(),
                     amount_minor: amount,
+                    by: None,
                 },
                 7 => EventBody::DisputeResolved {
                     dispute: DisputeId::new((pick as i64 % n) + 1).unwrap(),
                     upheld: flag,
+                    by: None,
+                    note: None,
                 },
                 8 => EventBody::PromiseMade {
                     promise: PromiseId::new(n).unwrap(),
                     amount_minor: amount,
                     due_on: day(d + 5),
+                    by: None,
                 },
                 9 => EventBody::ContactOutcome {
                     channel: [Channel::AgentCall, Channel::Email, Channel::Sms][pick % 3],
@@ -73,7 +78,8 @@ fn history() -> impl Strategy<Value = Vec<Event>> {
                     if flag {
                         EventBody::HardshipDeclared {
                             reason: "illness".into(),
-                            review_on: day(d + 30),
+                            review_on: Some(day(d + 30)),
+                            by: None,
                         }
                     } else {
                         EventBody::HardshipEnded
@@ -82,8 +88,12 @@ fn history() -> impl Strategy<Value = Vec<Event>> {
                 _ => {
                     if flag {
                         EventBody::StatutoryHold {
-                            kind: "breathing_space".into(),
-                            until: day(d + 10),
+                            kind: if pick % 2 == 0 {
+                                HoldKind::BreathingSpace
+                            } else {
+                                HoldKind::Crisis
+                            },
+                            until: Some(day(d + 10)),
                         }
                     } else {
                         EventBody::ConsentChanged {
@@ -166,7 +176,7 @@ proptest! {
             let prior = AccountState::replay(acc(9), sorted[..i].iter().copied(), None);
             let profile = prior.profile.clone().unwrap();
             let today = prior.local_date(ev.at);
-            let on_hold = prior.holds.iter().any(|(_, until)| *until >= today);
+            let on_hold = prior.on_hold(today).is_some();
             prop_assert!(!on_hold, "{} during a statutory hold", ev.id);
             if let Some(c) = contact {
                 // A contact still going out (not withdrawn) is allowed at its send time too:
@@ -175,10 +185,10 @@ proptest! {
                     EventBody::MeasureReversed { measure: forbear_engine::Measure::PendingContact { effect, .. }, .. }
                         if Some(effect) == match &ev.body { EventBody::StepExecuted { effect, .. } => effect.as_ref(), _ => None }));
                 if !withdrawn && c.send_at > ev.at {
-                    let then = AccountState::replay(acc(9), sorted.iter().copied().filter(|x| x.at < c.send_at && !x.is_engine()), None);
+                    let then = AccountState::replay(acc(9), sorted.iter().copied().filter(|x| x.at < c.send_at), None);
                     prop_assert!(then.may_use(c.channel), "{} sent on {} after consent was withdrawn", ev.id, c.channel);
                     let day = then.local_date(c.send_at);
-                    prop_assert!(!then.holds.iter().any(|(_, until)| *until >= day), "{} sent during a statutory hold", ev.id);
+                    prop_assert!(then.on_hold(day).is_none(), "{} sent during a statutory hold", ev.id);
                 }
                 let facts = ContactFacts {
                     time_zone: profile.time_zone,
