@@ -443,7 +443,14 @@ impl Work<'_> {
         match step.trigger {
             Trigger::Dpd(d) => {
                 let oldest = ledger.open_items.iter().map(|x| x.due_on).min()?;
-                Some(Ok(self.midnight(oldest + Duration::days(i64::from(d)))))
+                let at = self.midnight(oldest + Duration::days(i64::from(d)));
+                // Days spent waiting (a hold, a promise, a plan) push escalation back.
+                let shift = if at > case.opened_at {
+                    self.suspended_since(case.opened_at)
+                } else {
+                    Duration::zero()
+                };
+                Some(Ok(at + shift))
             }
             Trigger::Event(TriggerEvent::PromiseBroken) => self
                 .watched_promises()

@@ -121,6 +121,8 @@ pub struct Promise {
     pub standing: Standing,
     /// Kept (true) or broken (false), once known.
     pub outcome: Option<bool>,
+    /// When it was found kept or broken.
+    pub settled_at: Option<DateTime<Utc>>,
 }
 
 /// A payment plan.
@@ -140,6 +142,8 @@ pub struct Plan {
     pub breached: Option<NaiveDate>,
     /// Every instalment paid.
     pub completed: bool,
+    /// When it was found breached or completed.
+    pub ended_at: Option<DateTime<Utc>>,
 }
 
 impl Plan {
@@ -582,6 +586,7 @@ impl AccountState {
                         request: e.id.clone(),
                         standing: Standing::Pending,
                         outcome: None,
+                        settled_at: None,
                     },
                 );
                 self.requests
@@ -602,6 +607,7 @@ impl AccountState {
                         standing: Standing::Pending,
                         breached: None,
                         completed: false,
+                        ended_at: None,
                     },
                 );
                 self.requests
@@ -827,17 +833,20 @@ impl AccountState {
             EventBody::PromiseKept { promise } => {
                 if let Some(p) = self.promises.get_mut(promise) {
                     p.outcome = Some(true);
+                    p.settled_at = Some(e.at);
                 }
             }
             EventBody::PromiseBroken { promise, .. } => {
                 if let Some(p) = self.promises.get_mut(promise) {
                     p.outcome = Some(false);
+                    p.settled_at = Some(e.at);
                 }
                 self.triggers.push((TriggerEvent::PromiseBroken, e.at));
             }
             EventBody::PlanBreached { plan, due_on, .. } => {
                 if let Some(p) = self.plans.get_mut(plan) {
                     p.breached = Some(*due_on);
+                    p.ended_at = Some(e.at);
                 }
                 self.triggers
                     .push((TriggerEvent::PlanInstalmentMissed, e.at));
@@ -845,6 +854,7 @@ impl AccountState {
             EventBody::PlanCompleted { plan } => {
                 if let Some(p) = self.plans.get_mut(plan) {
                     p.completed = true;
+                    p.ended_at = Some(e.at);
                 }
             }
             EventBody::WorkQueued {

@@ -19,6 +19,9 @@ use crate::gate::Holds;
 use crate::scenario::{ChannelChoice, Conditions, ScenarioSet, Step, Trigger};
 use crate::state::{AccountState, Ledger, RequestRef, Standing};
 
+/// Template variables a case contact sets.
+type Vars = Vec<(&'static str, String)>;
+
 /// A request found within policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Admitted {
@@ -385,6 +388,46 @@ impl Work<'_> {
             .collect()
     }
 
+    /// How long escalation has waited since `from` (the case's opening): the union of the
+    /// statutory holds, open promises and plans in good standing admitted since. Steps
+    /// triggered by days past due move by it, so escalation resumes where it stopped instead
+    /// of catching up at once.
+    pub(super) fn suspended_since(&self, from: DateTime<Utc>) -> Duration {
+        let grace = Duration::days(i64::from(self.set().settings.promise_grace_days));
+        let mut spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+        for h in &self.s.holds {
+            if let (Standing::Admitted, Some(u)) = (h.standing, h.until) {
+                let start = self.midnight(self.s.local_date(h.at));
+                spans.push((
+                    start.max(h.at.min(start)),
+                    self.midnight(u + Duration::days(1)),
+                ));
+            }
+        }
+        for p in self.s.promises.values() {
+            if p.standing == Standing::Admitted {
+                let end = self.midnight(p.due_on + grace + Duration::days(1));
+                spans.push((p.made_at, p.settled_at.unwrap_or(end).min(end)));
+            }
+        }
+        for p in self.s.plans.values() {
+            if p.standing == Standing::Admitted {
+                spans.push((p.agreed_at, p.ended_at.unwrap_or(self.now)));
+            }
+        }
+        let mut total = Duration::zero();
+        let mut reach = from;
+        spans.sort();
+        for (a, b) in spans {
+            let (a, b) = (a.max(reach), b.min(self.now));
+            if b > a {
+                total += b - a;
+                reach = b;
+            }
+        }
+        total
+    }
+
     /// The plan in good standing, if any.
     pub(super) fn plan_in_force(&self) -> Option<String> {
         self.s
@@ -729,7 +772,7 @@ impl Work<'_> {
             .map(|p| self.set().cases.limits(&p.segment).clone())
             .unwrap_or_default();
         let stale = Duration::days(i64::from(self.set().settings.stale_contact_days));
-        let mut due: Vec<(String, Step, Vec<(&'static str, String)>)> = Vec::new();
+        let mut due: Vec<(String, Step, Vars)> = Vec::new();
         if limits.promise_reminder_days > 0 {
             for (id, p) in &self.s.promises {
                 if p.standing != Standing::Admitted || p.outcome.is_some() {

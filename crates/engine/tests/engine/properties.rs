@@ -7,10 +7,11 @@ use forbear_engine::{AccountState, Event, EventBody, MemoryStore, Store};
 use proptest::prelude::*;
 
 /// A random account history: invoices on up to three services, payments (some before the
-/// invoice they name), bounces, disputes, promises, contact outcomes, hardship, holds, pauses.
+/// invoice they name), bounces, disputes, promises, plans, grants, contact outcomes, hardship,
+/// holds, pauses.
 fn history() -> impl Strategy<Value = Vec<Event>> {
     let item = (
-        0u8..12,
+        0u8..14,
         1u32..100,
         1i64..4,
         500i64..9000,
@@ -85,6 +86,42 @@ fn history() -> impl Strategy<Value = Vec<Event>> {
                         EventBody::HardshipEnded
                     }
                 }
+                12 => EventBody::PlanAgreed {
+                    plan: format!("p{n}"),
+                    instalments: vec![
+                        forbear_engine::event::Instalment {
+                            due_on: day(d + 1),
+                            amount_minor: amount,
+                        },
+                        forbear_engine::event::Instalment {
+                            due_on: day(d + 1 + pick as u32 * 5),
+                            amount_minor: amount,
+                        },
+                    ],
+                    by: None,
+                },
+                13 => EventBody::GrantApplied {
+                    grant: match pick % 3 {
+                        0 => forbear_engine::event::Grant::GoodwillCredit {
+                            amount_minor: amount / 10,
+                        },
+                        1 => forbear_engine::event::Grant::WaiveFee {
+                            case: 1,
+                            step: "standard/late-fee".into(),
+                        },
+                        _ => forbear_engine::event::Grant::MoveDueDate {
+                            invoice: InvoiceId::new(inv(pick)).unwrap(),
+                            to: day(d + 5),
+                        },
+                    },
+                    by: "jo".into(),
+                    role: if flag {
+                        "agent".into()
+                    } else {
+                        "supervisor".into()
+                    },
+                    reason: "test".into(),
+                },
                 _ => {
                     if flag {
                         EventBody::StatutoryHold {
@@ -206,6 +243,7 @@ proptest! {
             }
             if action.barring().is_some() || *action == forbear_engine::ActionKind::LateFee {
                 prop_assert!(prior.hardship.is_none(), "{} {} under hardship", ev.id, action);
+                prop_assert!(prior.plans.values().all(|p| !p.in_good_standing()), "{} {} under a plan in good standing", ev.id, action);
             }
             let overdue = prior.ledger(today).overdue_services(today);
             for s in services {
@@ -243,6 +281,10 @@ fn random_histories_exercise_the_engine() {
         "case_closed",
         "lift_barring",
         "step_skipped",
+        "request_admitted",
+        "request_refused",
+        "promise_broken",
+        "plan_breached",
     ] {
         assert!(
             kinds.get(k).copied().unwrap_or(0) > 0,
