@@ -5,9 +5,8 @@ use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use forbear_core::AccountId;
 use forbear_core::rules::ContactRules;
-use forbear_engine::{
-    Engine, Event, EventBody, EventId, Recommender, RuleOfThumb, ScenarioSet, Store, Templates,
-};
+use forbear_engine::request::Action;
+use forbear_engine::{Engine, Recommender, RuleOfThumb, ScenarioSet, Store, Templates};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -146,23 +145,31 @@ pub enum Command {
         /// The account.
         account: i64,
     },
-    /// Manual actions for agents: pause or resume dunning, move to a scenario.
+    /// An action on an account, checked against the case policy before it is stored: `pause`,
+    /// `resume`, `assign` (with --scenario), or any action of the engine API as JSON with
+    /// --json (promise, plan, dispute, resolve_dispute, grant, hardship, end_hardship,
+    /// statutory_hold, outcome; see the README).
     Act {
         #[command(flatten)]
         store: StoreArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
         /// The account.
         account: i64,
-        /// `pause`, `resume`, or `assign` (with --scenario; without it, back to segment rules).
-        action: String,
+        /// `pause`, `resume` or `assign` (without --json).
+        action: Option<String>,
         /// Who acts (recorded on the timeline).
         #[arg(long)]
-        by: String,
-        /// Why (pause).
+        by: Option<String>,
+        /// Why (pause, grant).
         #[arg(long, default_value = "")]
         reason: String,
         /// Scenario (assign).
         #[arg(long)]
         scenario: Option<String>,
+        /// The action as the API's JSON, e.g. '{"action":"promise","by":"agent:jo","amount_minor":5000,"due_on":"2026-12-10"}'.
+        #[arg(long, conflicts_with_all = ["action", "scenario"])]
+        json: Option<String>,
     },
     /// The engine as a daemon: the scheduler on the wall (or a simulated) clock, webhook
     /// delivery of the outbox, scenario reload when the file changes, and the HTTP API.
@@ -382,31 +389,49 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
         }
         Command::Act {
             store,
+            engine,
             account,
             action,
             by,
             reason,
             scenario,
+            json,
         } => {
+            let action: Action = match (json, action) {
+                (Some(j), _) => serde_json::from_str(&j).context("--json is not an action")?,
+                (None, Some(a)) => {
+                    let by = by.context("--by names who acts")?;
+                    let v = match a.as_str() {
+                        "pause" => serde_json::json!({"action": a, "by": by, "reason": reason}),
+                        "resume" => serde_json::json!({"action": a, "by": by}),
+                        "assign" => {
+                            serde_json::json!({"action": a, "by": by, "scenario": scenario})
+                        }
+                        other => bail!(
+                            "action must be pause, resume or assign (or --json for the others), not {other:?}"
+                        ),
+                    };
+                    serde_json::from_value(v)?
+                }
+                (None, None) => bail!("name an action (pause, resume, assign) or give --json"),
+            };
+            let set = engine.scenario_set()?;
             let mut s = open(&store)?;
             let id = AccountId::new(account)?;
-            let body = match action.as_str() {
-                "pause" => EventBody::Paused { by, reason },
-                "resume" => EventBody::Resumed { by },
-                "assign" => EventBody::ScenarioAssigned { by, scenario },
-                other => bail!("action must be pause, resume or assign, not {other:?}"),
-            };
             let at = s.clock()?.unwrap_or_else(Utc::now);
-            let kind = body.kind();
-            let event = Event {
-                id: EventId::new(format!("manual:{account}:{kind}:{}", at.timestamp_micros()))
-                    .map_err(anyhow::Error::msg)?,
-                account: id,
-                at,
-                body,
-            };
-            s.ingest(&[event])?;
-            println!("account {account}: {kind} recorded at {at}");
+            let events = s.events(id)?;
+            if events.is_empty() {
+                bail!("account {account}: no events in {}", store.store);
+            }
+            let state = forbear_engine::AccountState::replay(id, &events, Some(at));
+            let p = forbear_engine::request::prepare(&state, &set, action, at)
+                .map_err(|r| anyhow::anyhow!("refused: {r}"))?;
+            let kind = p.event.body.kind();
+            let r = s.ingest(&[p.event])?;
+            if r.stored == 0 {
+                bail!("account {account}: this {kind} is already recorded");
+            }
+            println!("account {account}: {kind} recorded at {at} — {}", p.detail);
             Ok(ExitCode::SUCCESS)
         }
         Command::Scenarios(c) => scenarios(c),

@@ -9,7 +9,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use forbear_api::Problem;
 use forbear_core::{AccountId, Clock};
-use forbear_engine::{Engine, Event, EventBody, EventId, Store};
+use forbear_engine::request::{Action, prepare};
+use forbear_engine::{Engine, Event, Store};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -225,77 +226,36 @@ async fn case(
     .into_response())
 }
 
-/// A manual action.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Action {
-    /// `pause`, `resume` or `assign`.
-    action: String,
-    /// Who.
-    by: String,
-    /// Why (pause).
-    #[serde(default)]
-    reason: String,
-    /// Scenario (assign; absent: back to segment rules).
-    #[serde(default)]
-    scenario: Option<String>,
-}
-
+/// `POST /v1/accounts/{id}/actions`: an agent's, the customer's or a client's action on the
+/// account (`forbear_engine::request::Action`, tagged by `action`): checked in full — the
+/// policy's limits included — then stored; 422 names the field and the limit broken.
 async fn act(
     State(st): State<ApiState>,
     headers: HeaderMap,
     Path(id): Path<i64>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    authorize(&st, &headers)?;
-    let id = account(id)?;
-    let a: Action = serde_json::from_slice(&body)
+    let action: Action = serde_json::from_slice(&body)
         .map_err(|e| ApiError::from(Problem::invalid("body", e.to_string())))?;
-    if a.by.trim().is_empty() {
-        return Err(ApiError::from(Problem::invalid(
-            "by",
-            "who acts must be named",
+    let (id, events) = account_log(&st, &headers, id).await?;
+    let now = st.clock.now();
+    let state = forbear_engine::AccountState::replay(id, &events, Some(now));
+    let prepared = prepare(&state, st.engine.scenarios(), action, now)
+        .map_err(|r| ApiError::from(Problem::invalid(r.field, r.reason)))?;
+    let ev = prepared.event;
+    let (eid, kind) = (ev.id.to_string(), ev.body.kind());
+    let r = blocking(&st.store, move |s| s.ingest(&[ev]).map_err(internal)).await?;
+    if r.stored == 0 {
+        return Err(ApiError::from(Problem::new(
+            409,
+            "conflict",
+            "Already recorded",
+            format!("{eid} is already recorded; read the case and retry if it is another request"),
         )));
     }
-    if let Some(s) = &a.scenario
-        && st.engine.scenarios().get(s).is_none()
-    {
-        return Err(ApiError::from(Problem::invalid(
-            "scenario",
-            format!("no scenario {s:?} in the set in force"),
-        )));
-    }
-    let body = match a.action.as_str() {
-        "pause" => EventBody::Paused {
-            by: a.by,
-            reason: a.reason,
-        },
-        "resume" => EventBody::Resumed { by: a.by },
-        "assign" => EventBody::ScenarioAssigned {
-            by: a.by,
-            scenario: a.scenario,
-        },
-        other => {
-            return Err(ApiError::from(Problem::invalid(
-                "action",
-                format!("pause, resume or assign, not {other:?}"),
-            )));
-        }
-    };
-    let at = st.clock.now();
-    let kind = body.kind();
-    let ev = Event {
-        id: EventId::new(format!("manual:{id}:{kind}:{}", at.timestamp_micros()))
-            .map_err(|e| ApiError::from(Problem::invalid("id", e)))?,
-        account: id,
-        at,
-        body,
-    };
-    let eid = ev.id.to_string();
-    blocking(&st.store, move |s| s.ingest(&[ev]).map_err(internal)).await?;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({"event": eid, "at": at})),
+        Json(serde_json::json!({"event": eid, "type": kind, "at": now, "detail": prepared.detail})),
     )
         .into_response())
 }

@@ -313,6 +313,9 @@ pub enum EventBody {
         /// The customer complained.
         #[serde(default)]
         complaint: bool,
+        /// What came of an agent's call, when one was made.
+        #[serde(default)]
+        result: Option<CallResult>,
     },
     /// Consent to a channel was given or withdrawn.
     ConsentChanged {
@@ -573,6 +576,24 @@ impl Grant {
             Grant::GoodwillCredit { .. } => "goodwill_credit",
         }
     }
+}
+
+/// What came of a work-queue call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallResult {
+    /// Spoke with the customer.
+    Reached,
+    /// Nobody answered.
+    NoAnswer,
+    /// The customer promised to pay (send the promise as its own action).
+    Promise,
+    /// The customer refused to pay.
+    Refused,
+    /// The number is not the customer's.
+    WrongNumber,
+    /// The customer declared hardship (send the declaration as its own action).
+    HardshipDeclared,
 }
 
 /// Kinds of statutory hold.

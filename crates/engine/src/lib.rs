@@ -24,6 +24,7 @@ pub mod memory;
 pub mod policy;
 pub mod port;
 pub mod recommend;
+pub mod request;
 pub mod scenario;
 pub mod state;
 pub mod template;

@@ -645,6 +645,7 @@ impl AccountState {
                 conversation,
                 opted_out,
                 complaint,
+                ..
             } => {
                 if *opted_out {
                     self.opted_out = self.opted_out.with(*channel);

@@ -171,8 +171,13 @@ fn summary(b: &EventBody, money: &dyn Fn(i64) -> String) -> String {
             conversation,
             opted_out,
             complaint,
+            result,
         } => {
             let mut parts = Vec::new();
+            let r = result.map(|r| format!("{r:?}").to_lowercase());
+            if let Some(r) = &r {
+                parts.push(r.as_str());
+            }
             if *conversation {
                 parts.push("conversation about the debt");
             }

@@ -408,6 +408,7 @@ pub fn contract_events(dir: &Path) -> Result<Vec<Event>, ImportError> {
                         conversation: flag(conv),
                         opted_out: flag(opt),
                         complaint: flag(complaint),
+                        result: None,
                     },
                 );
             }

@@ -14,6 +14,8 @@ const EVENTS: &str = r#"[
  {"id":"inv:1","account":1,"at":"2026-02-01T00:00:00Z","type":"invoice_issued","invoice":10,"service":100,"amount_minor":4500,"currency":"EUR","due_on":"2026-02-20"}
 ]"#;
 
+mod cases;
+
 fn engine() -> Engine {
     Engine::new(
         ScenarioSet::builtin().unwrap(),
@@ -29,17 +31,28 @@ struct App {
     rt: tokio::runtime::Runtime,
     _dir: tempfile::TempDir,
     url: String,
+    clock: Arc<FixedClock>,
+    store: forbear_daemon::SharedStore,
+    engine: Arc<Engine>,
 }
 
 fn app(token: Option<&str>) -> App {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/api.db", dir.path().display());
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(
+    app_on(dir, url, token)
+}
+
+fn app_on(dir: tempfile::TempDir, url: String, token: Option<&str>) -> App {
+    let fixed = Arc::new(FixedClock::new(
         Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap(),
     ));
+    let clock: Arc<dyn Clock> = fixed.clone();
+    let store: forbear_daemon::SharedStore =
+        Arc::new(Mutex::new(forbear_store::open(&url).unwrap()));
+    let engine = Arc::new(engine());
     let state = ApiState {
-        store: Arc::new(Mutex::new(forbear_store::open(&url).unwrap())),
-        engine: Arc::new(engine()),
+        store: store.clone(),
+        engine: engine.clone(),
         clock,
         token_sha256: token.map(|t| <[u8; 32]>::from(sha2::Sha256::digest(t.as_bytes()))),
     };
@@ -55,10 +68,20 @@ fn app(token: Option<&str>) -> App {
         rt,
         _dir: dir,
         url,
+        clock: fixed,
+        store,
+        engine,
     }
 }
 
 impl App {
+    /// Sets the clock and runs the engine up to it.
+    fn tick(&self, to: chrono::DateTime<Utc>) {
+        self.clock.set(to);
+        let mut s = self.store.lock().unwrap();
+        self.engine.tick(s.as_mut(), to, 100, &mut |_| {}).unwrap();
+    }
+
     fn call(
         &self,
         method: &str,
@@ -163,13 +186,17 @@ fn bad_requests_are_named_problems_and_the_token_is_required() {
     assert_eq!(st, 422, "{p}");
     let (st, _) = a.call("GET", "/v1/accounts/99/timeline", None, tok);
     assert_eq!(st, 404);
-    let (st, p) = a.call(
-        "POST",
-        "/v1/accounts/1/actions",
-        Some(r#"{"action":"assign","by":"a","scenario":"nope"}"#),
-        tok,
-    );
+    let assign = r#"{"action":"assign","by":"a","scenario":"nope"}"#;
+    let (st, p) = a.call("POST", "/v1/accounts/1/actions", Some(assign), tok);
+    assert_eq!(st, 404, "no such account yet: {p}");
+    let (st, _) = a.call("POST", "/v1/events", Some(EVENTS), tok);
+    assert_eq!(st, 200);
+    let (st, p) = a.call("POST", "/v1/accounts/1/actions", Some(assign), tok);
     assert_eq!(st, 422, "{p}");
+    assert_eq!(
+        p["detail"],
+        "scenario: no scenario \"nope\" in the set in force"
+    );
     let (st, _) = a.call("GET", "/v1/accounts/0/case", None, tok);
     assert_eq!(st, 422);
 }

@@ -89,10 +89,16 @@ pub fn admission(
                     limits.name
                 ));
             }
+            // Promises admitted, or waiting to be judged and made before this one, count.
+            let counts = |o: &crate::state::Promise| {
+                o.standing == Standing::Admitted
+                    || (o.standing == Standing::Pending
+                        && (o.made_at, &o.request) < (p.made_at, &p.request))
+            };
             if let Some((other, o)) = state
                 .promises
                 .iter()
-                .find(|(k, o)| *k != id && o.standing == Standing::Admitted && o.outcome.is_none())
+                .find(|(k, o)| *k != id && counts(o) && o.outcome.is_none())
             {
                 return Err(format!(
                     "promise {other} for {} by {} is still open",
@@ -172,10 +178,14 @@ pub fn admission(
                     money(overdue)
                 ));
             }
+            let earlier_pending = |o: &crate::state::Plan| {
+                o.standing == Standing::Pending
+                    && (o.agreed_at, &o.request) < (p.agreed_at, &p.request)
+            };
             if let Some((other, _)) = state
                 .plans
                 .iter()
-                .find(|(k, o)| *k != name && o.in_good_standing())
+                .find(|(k, o)| *k != name && (o.in_good_standing() || earlier_pending(o)))
             {
                 return Err(format!("plan {other} is in good standing"));
             }
@@ -298,7 +308,8 @@ pub fn admission(
                     if let Some(prev) = state.holds.iter().enumerate().find(|(j, o)| {
                         *j != *i
                             && o.kind == HoldKind::BreathingSpace
-                            && o.standing == Standing::Admitted
+                            && (o.standing == Standing::Admitted
+                                || (o.standing == Standing::Pending && *j < *i))
                             && (start - state.local_date(o.at)).num_days().abs() < every
                     }) {
                         return Err(format!(

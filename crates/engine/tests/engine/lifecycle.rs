@@ -301,6 +301,7 @@ fn no_call_within_seven_days_of_a_conversation_the_call_waits() {
             conversation: true,
             opted_out: false,
             complaint: false,
+            result: None,
         },
     );
     run(

@@ -74,6 +74,7 @@ fn history() -> impl Strategy<Value = Vec<Event>> {
                     conversation: flag,
                     opted_out: pick % 4 == 0,
                     complaint: pick % 5 == 0,
+                    result: None,
                 },
                 10 => {
                     if flag {

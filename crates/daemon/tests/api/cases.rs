@@ -1,0 +1,192 @@
+//! Cases end to end through the engine's HTTP API on SQLite and PostgreSQL: promises, plans,
+//! disputes, grants, hardship, statutory holds and call outcomes — each refused with the limit
+//! named when it is outside policy, and followed by the engine when it is within.
+
+use super::{App, EVENTS, app_on};
+use chrono::{TimeZone as _, Utc};
+
+fn when(d: u32, h: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, d, h, 0, 0).unwrap()
+}
+
+fn detail(p: &serde_json::Value) -> String {
+    p["detail"].as_str().unwrap_or_default().to_string()
+}
+
+fn act(a: &App, body: &str) -> (u16, serde_json::Value) {
+    a.call("POST", "/v1/accounts/1/actions", Some(body), None)
+}
+
+fn timeline(a: &App) -> String {
+    let (st, t) = a.call("GET", "/v1/accounts/1/timeline", None, None);
+    assert_eq!(st, 200, "{t}");
+    t.to_string()
+}
+
+fn case_flows(a: &App) {
+    let (st, r) = a.call("POST", "/v1/events", Some(EVENTS), None);
+    assert_eq!(st, 200, "{r}");
+    a.tick(when(1, 12));
+
+    // Promises: too small, then within limits, then a second while the first is open.
+    let (st, p) = act(
+        a,
+        r#"{"action":"promise","by":"customer","amount_minor":1000,"due_on":"2026-03-05"}"#,
+    );
+    assert_eq!(st, 422, "{p}");
+    assert!(detail(&p).contains("less than 50%"), "{p}");
+    let (st, p) = act(
+        a,
+        r#"{"action":"promise","by":"customer","amount_minor":4500,"due_on":"2026-03-05"}"#,
+    );
+    assert_eq!(st, 201, "{p}");
+    assert!(
+        detail(&p).contains("promise 1: 45.00 EUR by 2026-03-05"),
+        "{p}"
+    );
+    let (st, p) = act(
+        a,
+        r#"{"action":"promise","by":"customer","amount_minor":4500,"due_on":"2026-03-06"}"#,
+    );
+    assert_eq!(st, 422, "{p}");
+    assert!(detail(&p).contains("promise 1"), "{p}");
+    a.tick(when(4, 12));
+    assert!(timeline(a).contains("promise:1:reminder"));
+    // Not kept: broken two days (the grace) after its date.
+    a.tick(when(9, 12));
+    let (_, c) = a.call("GET", "/v1/accounts/1/case", None, None);
+    assert_eq!(c["broken_promises"], 1, "{c}");
+    assert!(timeline(a).contains("promise 1 broken"));
+
+    // A dispute, assigned with a due date, rejected with a notice.
+    let (st, p) = act(
+        a,
+        r#"{"action":"dispute","by":"customer","invoice":10,"amount_minor":9999}"#,
+    );
+    assert_eq!(st, 422, "{p}");
+    let (st, p) = act(a, r#"{"action":"dispute","by":"customer","invoice":10}"#);
+    assert_eq!(st, 201, "{p}");
+    a.tick(when(9, 13));
+    let (_, c) = a.call("GET", "/v1/accounts/1/case", None, None);
+    assert_eq!(c["disputes"][0]["assigned"][0], "disputes", "{c}");
+    assert_eq!(c["disputes"][0]["assigned"][1], "2026-03-23", "{c}");
+    let (st, p) = act(
+        a,
+        r#"{"action":"resolve_dispute","by":"agent:li","dispute":1,"upheld":false,"note":"usage checked"}"#,
+    );
+    assert_eq!(st, 201, "{p}");
+    let (st, p) = act(
+        a,
+        r#"{"action":"resolve_dispute","by":"agent:li","dispute":1,"upheld":true}"#,
+    );
+    assert_eq!(st, 422, "{p}");
+    a.tick(when(10, 12));
+    assert!(timeline(a).contains("dispute:1:rejected"));
+
+    // A fee waived by an agent within the role's limit; a trainee may grant nothing.
+    let waive = |role: &str| {
+        format!(
+            r#"{{"action":"grant","by":"jo","role":"{role}","reason":"first time late","grant":{{"kind":"waive_fee","case":1,"step":"standard/late-fee"}}}}"#
+        )
+    };
+    let (st, p) = act(a, &waive("trainee"));
+    assert_eq!(st, 422, "{p}");
+    assert!(detail(&p).contains("may grant nothing"), "{p}");
+    let (st, p) = act(a, &waive("agent"));
+    assert_eq!(st, 201, "{p}");
+    a.tick(when(10, 13));
+    let (_, c) = a.call("GET", "/v1/accounts/1/case", None, None);
+    let measures = c["case"]["measures_in_force"].to_string();
+    assert!(!measures.contains("\"fee\""), "{c}");
+
+    // Plans: one that does not cover the debt, then one that does.
+    let (st, p) = act(
+        a,
+        r#"{"action":"plan","by":"agent:jo","instalments":[{"due_on":"2026-03-11","amount_minor":1000},{"due_on":"2026-04-11","amount_minor":1000}]}"#,
+    );
+    assert_eq!(st, 422, "{p}");
+    assert!(detail(&p).contains("does not cover"), "{p}");
+    let (st, p) = act(
+        a,
+        r#"{"action":"plan","by":"agent:jo","instalments":[{"due_on":"2026-03-11","amount_minor":1500},{"due_on":"2026-04-11","amount_minor":1500},{"due_on":"2026-05-11","amount_minor":1500}]}"#,
+    );
+    assert_eq!(st, 201, "{p}");
+    a.tick(when(10, 14));
+    let (_, c) = a.call("GET", "/v1/accounts/1/case", None, None);
+    assert_eq!(c["plans"][0]["standing"], "admitted", "{c}");
+
+    // Hardship: an unknown reason is refused; a known one is taken.
+    let (st, p) = act(
+        a,
+        r#"{"action":"hardship","by":"customer","reason":"bored"}"#,
+    );
+    assert_eq!(st, 422, "{p}");
+    assert!(detail(&p).contains("job_loss"), "{p}");
+    let (st, p) = act(
+        a,
+        r#"{"action":"hardship","by":"customer","reason":"illness"}"#,
+    );
+    assert_eq!(st, 201, "{p}");
+
+    // Statutory holds: a crisis needs its treatment's end; one breathing space per year.
+    let (st, p) = act(
+        a,
+        r#"{"action":"statutory_hold","by":"agent:jo","kind":"crisis"}"#,
+    );
+    assert_eq!(st, 422, "{p}");
+    let (st, p) = act(
+        a,
+        r#"{"action":"statutory_hold","by":"agent:jo","kind":"breathing_space"}"#,
+    );
+    assert_eq!(st, 201, "{p}");
+    assert!(detail(&p).contains("from 2026-03-10 to 2026-05-08"), "{p}");
+    a.tick(when(11, 12));
+    a.clock.set(when(11, 13));
+    let (st, p) = act(
+        a,
+        r#"{"action":"statutory_hold","by":"agent:jo","kind":"breathing_space"}"#,
+    );
+    assert_eq!(st, 422, "{p}");
+    assert!(detail(&p).contains("at most one every 365 days"), "{p}");
+
+    // A call's outcome: a wrong number is not called again.
+    let (st, p) = act(
+        a,
+        r#"{"action":"outcome","by":"jo","result":"wrong_number"}"#,
+    );
+    assert_eq!(st, 201, "{p}");
+    assert!(timeline(a).contains("wrongnumber"));
+    let (st, p) = act(a, r#"{"action":"outcome","by":"jo","result":"maybe"}"#);
+    assert_eq!(st, 422, "{p}");
+}
+
+#[test]
+fn cases_through_the_api_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/cases.db", dir.path().display());
+    let a = app_on(dir, url, None);
+    case_flows(&a);
+}
+
+#[test]
+fn cases_through_the_api_on_postgres() {
+    let base = std::env::var("FORBEAR_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let Ok(mut c) = postgres::Client::connect(&base, postgres::NoTls) else {
+        eprintln!("NOTICE: PostgreSQL not reachable at {base}: case flows on PostgreSQL skipped");
+        return;
+    };
+    let schema = format!("cases_api_{}", std::process::id());
+    c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}schema={schema}");
+    let a = app_on(tempfile::tempdir().unwrap(), url, None);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case_flows(&a)));
+    drop(a);
+    c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .unwrap();
+    if let Err(e) = r {
+        std::panic::resume_unwind(e);
+    }
+}
