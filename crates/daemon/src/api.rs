@@ -2,7 +2,7 @@
 //! manual actions, see the outbox. Thin handlers: parse, call the store or the engine, answer;
 //! errors are RFC 9457 problem documents naming what is wrong.
 
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use forbear_api::Problem;
 use forbear_core::{AccountId, Clock};
 use forbear_engine::request::{Action, prepare};
-use forbear_engine::{Engine, Event, Store};
+use forbear_engine::{Engine, Event, EventBody, Store};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -81,6 +81,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/accounts/{id}/case", get(case))
         .route("/v1/accounts/{id}/actions", post(act))
         .route("/v1/outbox", get(outbox))
+        .route("/v1/queues/{team}", get(queue))
         .layer(DefaultBodyLimit::max(32 << 20))
         .with_state(state)
 }
@@ -243,6 +244,22 @@ async fn act(
     let prepared = prepare(&state, st.engine.scenarios(), action, now)
         .map_err(|r| ApiError::from(Problem::invalid(r.field, r.reason)))?;
     let ev = prepared.event;
+    if let EventBody::ContactOutcome {
+        item: Some(item), ..
+    } = &ev.body
+    {
+        let item = item.clone();
+        let worked = blocking(&st.store, move |s| {
+            s.work_done(id, &item, now).map_err(internal)
+        })
+        .await?;
+        if !worked {
+            return Err(ApiError::from(Problem::invalid(
+                "item",
+                "no open work-queue item with this key on the account",
+            )));
+        }
+    }
     let (eid, kind) = (ev.id.to_string(), ev.body.kind());
     let r = blocking(&st.store, move |s| s.ingest(&[ev]).map_err(internal)).await?;
     if r.stored == 0 {
@@ -258,6 +275,62 @@ async fn act(
         Json(serde_json::json!({"event": eid, "type": kind, "at": now, "detail": prepared.detail})),
     )
         .into_response())
+}
+
+/// Query of a work queue.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueueQuery {
+    /// Items due by this instant (default: now).
+    #[serde(default)]
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    /// At most this many (default 50, at most 1000).
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// `GET /v1/queues/{team}`: the team's open work items (call-backs, disputes, hardship reviews)
+/// due by `until`, earliest first, each with its due time in the customer's local time, the
+/// tone and the talking points; `all` lists every team's.
+async fn queue(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    Path(team): Path<String>,
+    Query(q): Query<QueueQuery>,
+) -> Result<Response, ApiError> {
+    authorize(&st, &headers)?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::from(Problem::invalid(
+            "limit",
+            format!("1 to 1000, got {limit}"),
+        )));
+    }
+    let until = q.until.unwrap_or_else(|| st.clock.now());
+    let team = (team != "all").then_some(team);
+    let items = blocking(&st.store, move |s| {
+        s.work_items(team.as_deref(), until, limit)
+            .map_err(internal)
+    })
+    .await?;
+    let items: Vec<serde_json::Value> = items
+        .into_iter()
+        .map(|i| {
+            let p: serde_json::Value = serde_json::from_str(&i.payload).unwrap_or_default();
+            serde_json::json!({
+                "item": i.key,
+                "account": i.account.get(),
+                "kind": i.kind,
+                "team": p["team"],
+                "due_at_utc": p["due_at_utc"],
+                "due_at_local": p["due_at_local"],
+                "tone": p["tone"],
+                "talking_points": p["talking_points"],
+                "detail": p,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({"until": until, "items": items})).into_response())
 }
 
 async fn outbox(State(st): State<ApiState>, headers: HeaderMap) -> Result<Response, ApiError> {

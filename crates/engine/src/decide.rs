@@ -834,6 +834,11 @@ impl Work<'_> {
             .profile
             .as_ref()
             .map(|p| p.time_zone.local(at).to_string());
+        let points = if target == Target::Queue {
+            self.talking_points(ledger)
+        } else {
+            Vec::new()
+        };
         self.effect(
             &id,
             target,
@@ -841,6 +846,9 @@ impl Work<'_> {
             at,
             json!({
                 "account": self.s.account.get(),
+                "due_at_utc": at,
+                "due_at_local": local,
+                "talking_points": points,
                 "channel": channel.as_str(),
                 "tone": tone.as_str(),
                 "template": msg.template,

@@ -316,6 +316,9 @@ pub enum EventBody {
         /// What came of an agent's call, when one was made.
         #[serde(default)]
         result: Option<CallResult>,
+        /// The work-queue item worked, when the call came from a queue.
+        #[serde(default)]
+        item: Option<String>,
     },
     /// Consent to a channel was given or withdrawn.
     ConsentChanged {

@@ -20,6 +20,8 @@ pub struct MemoryOutbox {
     pub delivered: Option<DateTime<Utc>>,
     /// Cancelled before delivery.
     pub cancelled: bool,
+    /// Worked by an agent (queue items).
+    pub worked: Option<DateTime<Utc>>,
     /// Attempts.
     pub attempts: u32,
     /// Next attempt not before.
@@ -114,6 +116,7 @@ impl Store for MemoryStore {
                     effect: eff,
                     delivered: None,
                     cancelled: false,
+                    worked: None,
                     attempts: 0,
                     retry_at,
                 });
@@ -164,6 +167,58 @@ impl Store for MemoryStore {
                 attempts: r.attempts,
             })
             .collect())
+    }
+
+    fn work_items(
+        &mut self,
+        team: Option<&str>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let mut rows: Vec<&MemoryOutbox> = self
+            .outbox
+            .values()
+            .filter(|r| {
+                r.effect.target == crate::effect::Target::Queue
+                    && r.worked.is_none()
+                    && !r.cancelled
+                    && r.retry_at <= until
+                    && team.is_none_or(|t| r.effect.payload["team"].as_str() == Some(t))
+            })
+            .collect();
+        rows.sort_by_key(|r| (r.retry_at, r.effect.key.clone()));
+        Ok(rows
+            .into_iter()
+            .take(limit)
+            .map(|r| OutboxItem {
+                key: r.effect.key.clone(),
+                account: r.effect.account,
+                target: r.effect.target,
+                kind: r.effect.kind.clone(),
+                payload: r.effect.payload.to_string(),
+                attempts: r.attempts,
+            })
+            .collect())
+    }
+
+    fn work_done(
+        &mut self,
+        account: AccountId,
+        key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        match self.outbox.get_mut(key) {
+            Some(r)
+                if r.effect.account == account
+                    && r.effect.target == crate::effect::Target::Queue
+                    && r.worked.is_none()
+                    && !r.cancelled =>
+            {
+                r.worked = Some(at);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     fn outbox_delivered(&mut self, key: &str, at: DateTime<Utc>) -> Result<(), StoreError> {

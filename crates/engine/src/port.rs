@@ -177,6 +177,24 @@ pub trait Store: Send {
         limit: usize,
     ) -> Result<Vec<OutboxItem>, StoreError>;
 
+    /// Work-queue items (outbox items for the agents' queues) due by `until` and not yet
+    /// worked, of one team or all, earliest first, at most `limit`.
+    fn work_items(
+        &mut self,
+        team: Option<&str>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError>;
+
+    /// Marks an account's queue item worked (its outcome recorded); false when there is no
+    /// such open item.
+    fn work_done(
+        &mut self,
+        account: AccountId,
+        key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
     /// Records a delivery.
     fn outbox_delivered(&mut self, key: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
 

@@ -137,6 +137,9 @@ pub enum Action {
         /// The customer opted out of the channel.
         #[serde(default)]
         opted_out: bool,
+        /// The work-queue item worked (its key), which leaves the queue.
+        #[serde(default)]
+        item: Option<String>,
     },
 }
 
@@ -435,9 +438,16 @@ pub fn prepare(
             channel,
             complaint,
             opted_out,
+            item,
             ..
         } => {
             let channel = channel.unwrap_or(Channel::AgentCall);
+            if item
+                .as_ref()
+                .is_some_and(|i| EventId::new(i.clone()).is_err())
+            {
+                return refuse("item", "not a queue item key");
+            }
             (
                 format!("api:{acc}:outcome:{micros}"),
                 EventBody::ContactOutcome {
@@ -453,6 +463,7 @@ pub fn prepare(
                     opted_out: opted_out || result == CallResult::WrongNumber,
                     complaint,
                     result: Some(result),
+                    item,
                 },
                 format!("{channel} outcome recorded by {by}"),
             )

@@ -172,6 +172,7 @@ fn summary(b: &EventBody, money: &dyn Fn(i64) -> String) -> String {
             opted_out,
             complaint,
             result,
+            ..
         } => {
             let mut parts = Vec::new();
             let r = result.map(|r| format!("{r:?}").to_lowercase());

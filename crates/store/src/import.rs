@@ -409,6 +409,7 @@ pub fn contract_events(dir: &Path) -> Result<Vec<Event>, ImportError> {
                         opted_out: flag(opt),
                         complaint: flag(complaint),
                         result: None,
+                        item: None,
                     },
                 );
             }

@@ -10,7 +10,13 @@ use std::collections::BTreeMap;
 
 use crate::codec::{account_id, decode, encode, instant, micros, outbox_item};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        include_str!("../migrations/postgres/0002_work_queue.sql"),
+    ),
+];
 
 /// Serialises migrations between processes starting at once.
 const MIGRATION_LOCK: i64 = 0x0066_6f72_6265_6172;
@@ -359,6 +365,54 @@ impl Store for PostgresStore {
                 )
             })
             .collect()
+    }
+
+    fn work_items(
+        &mut self,
+        team: Option<&str>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT key, account_id, target, kind, payload, attempts FROM outbox \
+                 WHERE target = 'queue' AND worked_us IS NULL AND cancelled_us IS NULL \
+                 AND next_attempt_us <= $1 AND ($2::TEXT IS NULL OR payload::jsonb ->> 'team' = $2) \
+                 ORDER BY next_attempt_us, key LIMIT $3",
+                &[&micros(until), &team, &(limit as i64)],
+            )
+            .map_err(backend)?;
+        rows.into_iter()
+            .map(|r| {
+                let attempts: i32 = r.get(5);
+                outbox_item(
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    i64::from(attempts),
+                )
+            })
+            .collect()
+    }
+
+    fn work_done(
+        &mut self,
+        account: AccountId,
+        key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .client
+            .execute(
+                "UPDATE outbox SET worked_us = $3 WHERE key = $1 AND account_id = $2 \
+                 AND target = 'queue' AND worked_us IS NULL AND cancelled_us IS NULL",
+                &[&key, &account.get(), &micros(at)],
+            )
+            .map_err(backend)?;
+        Ok(n == 1)
     }
 
     fn outbox_delivered(&mut self, key: &str, at: DateTime<Utc>) -> Result<(), StoreError> {

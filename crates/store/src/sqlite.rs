@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 
 use crate::codec::{account_id, decode, encode, instant, micros, outbox_item};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_work_queue.sql")),
+];
 
 fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(format!("sqlite: {e}"))
@@ -266,6 +269,58 @@ impl Store for SqliteStore {
             v.push(outbox_item(key, account, &target, kind, payload, attempts)?);
         }
         Ok(v)
+    }
+
+    fn work_items(
+        &mut self,
+        team: Option<&str>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let mut q = self
+            .conn
+            .prepare_cached(
+                "SELECT key, account_id, target, kind, payload, attempts FROM outbox \
+                 WHERE target = 'queue' AND worked_us IS NULL AND cancelled_us IS NULL \
+                 AND next_attempt_us <= ?1 AND (?2 IS NULL OR json_extract(payload, '$.team') = ?2) \
+                 ORDER BY next_attempt_us, key LIMIT ?3",
+            )
+            .map_err(backend)?;
+        let rows = q
+            .query_map(params![micros(until), team, limit as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })
+            .map_err(backend)?;
+        let mut v = Vec::new();
+        for row in rows {
+            let (key, account, target, kind, payload, attempts) = row.map_err(backend)?;
+            v.push(outbox_item(key, account, &target, kind, payload, attempts)?);
+        }
+        Ok(v)
+    }
+
+    fn work_done(
+        &mut self,
+        account: AccountId,
+        key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE outbox SET worked_us = ?3 WHERE key = ?1 AND account_id = ?2 \
+                 AND target = 'queue' AND worked_us IS NULL AND cancelled_us IS NULL",
+                params![key, account.get(), micros(at)],
+            )
+            .map_err(backend)?;
+        Ok(n == 1)
     }
 
     fn outbox_delivered(&mut self, key: &str, at: DateTime<Utc>) -> Result<(), StoreError> {

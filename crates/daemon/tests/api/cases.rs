@@ -70,6 +70,31 @@ fn case_flows(a: &App) {
     let (_, c) = a.call("GET", "/v1/accounts/1/case", None, None);
     assert_eq!(c["disputes"][0]["assigned"][0], "disputes", "{c}");
     assert_eq!(c["disputes"][0]["assigned"][1], "2026-03-23", "{c}");
+    // The dispute is in the disputes team's queue with its talking points until worked.
+    let (st, q) = a.call("GET", "/v1/queues/disputes", None, None);
+    assert_eq!(st, 200, "{q}");
+    let items = q["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{q}");
+    assert_eq!(items[0]["kind"], "dispute");
+    assert!(
+        items[0]["talking_points"][0]
+            .as_str()
+            .unwrap()
+            .contains("resolve by 2026-03-23")
+    );
+    let item = items[0]["item"].as_str().unwrap().to_string();
+    let (st, q) = a.call("GET", "/v1/queues/collections", None, None);
+    assert_eq!((st, q["items"].as_array().unwrap().len()), (200, 0), "{q}");
+    let worked = format!(r#"{{"action":"outcome","by":"li","result":"reached","item":"{item}"}}"#);
+    let (st, p) = act(a, &worked);
+    assert_eq!(st, 201, "{p}");
+    let (_, q) = a.call("GET", "/v1/queues/disputes", None, None);
+    assert_eq!(q["items"].as_array().unwrap().len(), 0, "{q}");
+    a.clock.set(when(9, 14));
+    let (st, p) = act(a, &worked);
+    assert_eq!(st, 422, "worked twice: {p}");
+    let (st, p) = a.call("GET", "/v1/queues/all?limit=0", None, None);
+    assert_eq!(st, 422, "{p}");
     let (st, p) = act(
         a,
         r#"{"action":"resolve_dispute","by":"agent:li","dispute":1,"upheld":false,"note":"usage checked"}"#,

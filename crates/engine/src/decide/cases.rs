@@ -592,6 +592,11 @@ impl Work<'_> {
                 let due_on =
                     self.s.local_date(d.opened_at) + Duration::days(i64::from(policy.due_days));
                 let key = self.next_id();
+                let local = self
+                    .s
+                    .profile
+                    .as_ref()
+                    .map(|p| p.time_zone.local(self.now).to_string());
                 self.effect(
                     &key,
                     Target::Queue,
@@ -600,6 +605,10 @@ impl Work<'_> {
                     json!({
                         "account": self.s.account.get(),
                         "team": policy.team,
+                        "due_at_utc": self.now,
+                        "due_at_local": local,
+                        "tone": Tone::Neutral.as_str(),
+                        "talking_points": [format!("resolve by {due_on}: uphold (credit note) or reject (dunning resumes with a notice)")],
                         "dispute": id.get(),
                         "invoice": d.invoice.get(),
                         "amount_minor": d.amount_minor,
@@ -703,6 +712,95 @@ impl Work<'_> {
         }
     }
 
+    /// What an agent should know and offer: why the customer is late and what the policy
+    /// allows — shown with every work-queue item.
+    pub(super) fn talking_points(&self, ledger: &Ledger) -> Vec<String> {
+        let mut out = Vec::new();
+        let (_, overdue) = ledger.exposure(self.today, 1);
+        let dpd = ledger.dpd(self.today).unwrap_or(0);
+        out.push(format!(
+            "{dpd} days past due: {} overdue, balance {}",
+            self.money(overdue),
+            self.money(ledger.balance)
+        ));
+        let since = self.s.open_case().map(|c| c.opened_at);
+        let last = self
+            .s
+            .payments
+            .values()
+            .filter(|p| p.reversed_at.is_none())
+            .max_by_key(|p| p.at);
+        match last {
+            Some(p) => out.push(format!(
+                "last payment {} on {}{}",
+                self.money(p.amount_minor),
+                self.s.local_date(p.at),
+                if since.is_some_and(|s| p.at >= s) {
+                    " (during this case)"
+                } else {
+                    ""
+                }
+            )),
+            None => out.push("no payment on record".into()),
+        }
+        let bounced = self
+            .s
+            .payments
+            .values()
+            .filter(|p| p.reversed_at.is_some())
+            .count();
+        if bounced > 0 {
+            out.push(format!("{bounced} payment(s) bounced"));
+        }
+        let broken = self.s.broken_promises();
+        if broken > 0 {
+            out.push(format!("{broken} broken promise(s)"));
+        }
+        for (id, d) in &self.s.disputes {
+            if d.resolved.is_none() {
+                out.push(format!(
+                    "dispute {id} open on invoice {} for {}",
+                    d.invoice,
+                    self.money(d.amount_minor)
+                ));
+            }
+        }
+        if let Some(h) = &self.s.hardship {
+            out.push(format!(
+                "hardship declared ({}): empathetic tone, no service cut, offer a reduced plan",
+                h.reason
+            ));
+        }
+        if let Some(c) = self.s.open_case() {
+            for m in &c.measures {
+                if let Measure::Barring { service, level } = m {
+                    out.push(format!("service {service}: {} in force", level.as_str()));
+                }
+            }
+        }
+        if let Some(p) = &self.s.profile {
+            let l = self.set().cases.limits(&p.segment);
+            out.push(format!(
+                "offer: a promise within {} days of at least {}% ({})",
+                l.promise_max_days,
+                l.promise_min_share_pct,
+                self.money(share(overdue, l.promise_min_share_pct))
+            ));
+            out.push(format!(
+                "offer: a plan of up to {} instalments over {} days, {}% down{}",
+                l.plan_max_instalments,
+                l.plan_max_days,
+                l.plan_down_payment_pct,
+                if l.restore_service_on_plan {
+                    "; service is restored when it starts"
+                } else {
+                    ""
+                }
+            ));
+        }
+        out
+    }
+
     /// When the hardship in force is to be reviewed (09:00 local on the review date).
     pub(super) fn hardship_review_at(&self) -> Option<(String, DateTime<Utc>)> {
         let h = self.s.hardship.as_ref()?;
@@ -745,18 +843,20 @@ impl Work<'_> {
             self.money(ledger.balance)
         );
         let key = self.next_id();
+        let mut points = vec![detail.clone()];
+        points.extend(self.talking_points(&ledger));
         self.effect(
             &key,
             Target::Queue,
             "hardship_review",
-            self.now,
+            at,
             json!({
                 "account": self.s.account.get(),
                 "team": team,
                 "due_at_utc": at,
                 "due_at_local": local,
                 "tone": Tone::Empathetic.as_str(),
-                "talking_points": [detail.clone(), "offer a reduced plan or extend the pause; no service cut".to_string()],
+                "talking_points": points,
             }),
         );
         self.emit(EventBody::WorkQueued {

@@ -302,6 +302,7 @@ fn no_call_within_seven_days_of_a_conversation_the_call_waits() {
             opted_out: false,
             complaint: false,
             result: None,
+            item: None,
         },
     );
     run(

@@ -75,6 +75,7 @@ fn history() -> impl Strategy<Value = Vec<Event>> {
                     opted_out: pick % 4 == 0,
                     complaint: pick % 5 == 0,
                     result: None,
+                    item: None,
                 },
                 10 => {
                     if flag {

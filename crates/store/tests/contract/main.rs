@@ -284,6 +284,57 @@ fn the_outbox_stores_each_key_once_and_tracks_delivery() {
 }
 
 #[test]
+fn work_queue_items_are_listed_by_team_until_worked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stores, _cleanup) = stores_and_cleanup(&dir);
+    let item = |key: &str, team: &str, after: i64| Effect {
+        target: Target::Queue,
+        kind: "call_back".into(),
+        payload: serde_json::json!({"team": team, "k": key}),
+        ..effect(key, at(after), None)
+    };
+    for (name, mut s) in stores {
+        s.ingest(&[opened(1), payment(1, 1, 1, 1)]).unwrap();
+        let effects = vec![
+            item("q1", "collections", 2),
+            item("q2", "disputes", 3),
+            item("q3", "collections", 9),
+            effect("m", at(2), None),
+        ];
+        s.work(at(300), 10, &mut |c| Outcome {
+            effects: effects.clone(),
+            ..noop(&c)
+        })
+        .unwrap();
+        let keys = |s: &mut Box<dyn Store>, team: Option<&str>, until: i64| -> Vec<String> {
+            s.work_items(team, at(until), 10)
+                .unwrap()
+                .into_iter()
+                .map(|i| i.key)
+                .collect()
+        };
+        assert_eq!(keys(&mut s, Some("collections"), 5), vec!["q1"], "{name}");
+        assert_eq!(keys(&mut s, None, 10), vec!["q1", "q2", "q3"], "{name}");
+        let one = AccountId::new(1).unwrap();
+        let other = AccountId::new(2).unwrap();
+        assert!(
+            !s.work_done(other, "q1", at(5)).unwrap(),
+            "{name}: another account's item"
+        );
+        assert!(
+            !s.work_done(one, "m", at(5)).unwrap(),
+            "{name}: not a queue item"
+        );
+        assert!(s.work_done(one, "q1", at(5)).unwrap(), "{name}");
+        assert!(
+            !s.work_done(one, "q1", at(6)).unwrap(),
+            "{name}: worked once"
+        );
+        assert_eq!(keys(&mut s, Some("collections"), 10), vec!["q3"], "{name}");
+    }
+}
+
+#[test]
 fn the_clock_only_moves_forward() {
     let dir = tempfile::tempdir().unwrap();
     let (stores, _cleanup) = stores_and_cleanup(&dir);
