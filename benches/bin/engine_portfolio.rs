@@ -140,6 +140,7 @@ fn account_events(a: i64, zones: &[TimeZone], out: &mut Vec<Event>) -> Result<()
                         invoice: Some(invoice),
                         amount_minor: amount,
                         currency: Currency::EUR,
+                        via: None,
                     },
                 )?);
             }

@@ -139,9 +139,16 @@ pub enum Measure {
     Agency {
         /// The agency.
         agency: String,
+        /// Placed at (the placement period counts from it).
+        #[serde(default)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// Referred to legal.
-    Legal,
+    Legal {
+        /// The lawyer assigned.
+        #[serde(default)]
+        lawyer: Option<String>,
+    },
     /// Written off.
     WriteOff,
     /// A contact scheduled for later and not yet due.
@@ -172,7 +179,7 @@ impl Measure {
             Measure::Fee { .. } => "waive_fee",
             Measure::Blacklist => "remove_blacklist",
             Measure::Agency { .. } => "recall_from_agency",
-            Measure::Legal => "withdraw_legal",
+            Measure::Legal { .. } => "withdraw_legal",
             Measure::WriteOff => "reverse_write_off",
             Measure::PendingContact { .. } => "cancel_contact",
         }

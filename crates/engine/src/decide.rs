@@ -35,6 +35,8 @@ pub struct Context<'a> {
     pub templates: &'a Templates,
     /// Who picks channel, time and tone.
     pub recommender: &'a dyn Recommender,
+    /// Where cases go: agencies and lawyers.
+    pub desk: &'a crate::desk::Desk,
 }
 
 impl std::fmt::Debug for Context<'_> {
@@ -295,12 +297,17 @@ impl Work<'_> {
             let undo = match &m {
                 Measure::Fee { .. } => policy.waive_fees_on_cure,
                 Measure::Blacklist => policy.lift_blacklist_on_cure,
-                Measure::Legal => policy.withdraw_legal_on_cure,
+                Measure::Legal { .. } => policy.withdraw_legal_on_cure,
                 Measure::PendingContact { send_at, .. } => *send_at > self.now,
                 _ => true,
             };
             if undo {
-                self.undo(case, m, why, &format!("account cured: {why}"));
+                self.undo(
+                    case,
+                    m,
+                    &format!("{CURED}{why}"),
+                    &format!("account cured: {why}"),
+                );
             }
         }
         self.emit(EventBody::CaseClosed {
@@ -325,8 +332,21 @@ impl Work<'_> {
                 None,
             ),
             Measure::Blacklist => (Target::Crm, json!({}), None),
-            Measure::Agency { agency } => (Target::Agency, json!({"agency": agency}), None),
-            Measure::Legal => (Target::Legal, json!({}), None),
+            Measure::Agency { agency, since } => {
+                let recovered = since.map_or(0, |s| self.paid_between(s, self.now));
+                self.cx.desk.recalled(agency, why.starts_with(CURED));
+                (
+                    Target::Agency,
+                    json!({"agency": agency, "placed_at": since, "recovered_minor": recovered, "cured": why.starts_with(CURED)}),
+                    None,
+                )
+            }
+            Measure::Legal { lawyer } => {
+                if let Some(l) = lawyer {
+                    self.cx.desk.release_lawyer(l);
+                }
+                (Target::Legal, json!({"lawyer": lawyer}), None)
+            }
             Measure::WriteOff => (Target::Billing, json!({}), None),
             Measure::PendingContact { effect, .. } => (
                 Target::Channel,
@@ -370,6 +390,48 @@ impl Work<'_> {
                 Measure::Barring { service, .. } if !overdue.contains(service) => {
                     let why = format!("service {service} has no overdue debt left");
                     self.undo(case, m.clone(), &why, &why);
+                }
+                Measure::Agency {
+                    agency,
+                    since: Some(since),
+                } if self
+                    .s
+                    .agency_reports
+                    .iter()
+                    .any(|(at, a, st)| at >= since && a == agency && st.returns()) =>
+                {
+                    let why = format!("returned by agency {agency}");
+                    self.undo(case, m.clone(), &why, &why);
+                }
+                Measure::Legal { lawyer } => {
+                    let opened = self.s.open_case().map_or(self.now, |c| c.opened_at);
+                    let closed = self.s.legal_stages.iter().any(|(at, l, st, _)| {
+                        *at >= opened
+                            && *st == crate::event::LegalStage::Closed
+                            && lawyer.as_ref().is_none_or(|x| x == l)
+                    });
+                    if closed {
+                        let why = "the legal case was closed".to_string();
+                        self.undo(case, m.clone(), &why, &why);
+                    }
+                }
+                Measure::Agency {
+                    agency,
+                    since: Some(since),
+                } => {
+                    let days = self
+                        .set()
+                        .cases
+                        .agencies
+                        .iter()
+                        .find(|a| a.name == *agency)
+                        .map(|a| a.placement_days);
+                    if let Some(days) = days
+                        && self.now >= *since + Duration::days(i64::from(days))
+                    {
+                        let why = format!("placement period of {days} days with {agency} ended");
+                        self.undo(case, m.clone(), &why, &why);
+                    }
                 }
                 Measure::PendingContact {
                     send_at,
@@ -429,6 +491,20 @@ impl Work<'_> {
             .iter()
             .map(ToString::to_string)
             .collect()
+    }
+
+    /// The agency for a placement: the step's, or the desk's choice.
+    fn choose_agency(&self, step: &Step, overdue: i64) -> Result<String, String> {
+        if let Some(a) = &step.agency {
+            return Ok(a.clone());
+        }
+        let Some(p) = &self.s.profile else {
+            return Err("no profile".into());
+        };
+        self.cx
+            .desk
+            .choose_agency(&self.set().cases, &p.segment, p.currency, overdue)
+            .map(|a| a.name.clone())
     }
 
     /// When a step's trigger held (None: not yet).
@@ -614,6 +690,7 @@ impl Work<'_> {
         let account = self.s.account.get();
         let mut services = Vec::new();
         let mut amount = None;
+        let mut target_name = step.agency.clone();
         let (target, payload) = match step.action {
             ActionKind::SoftBar | ActionKind::HardBar | ActionKind::Disconnect => {
                 let level = step.action.barring();
@@ -664,6 +741,25 @@ impl Work<'_> {
             }
             ActionKind::Blacklist => (Target::Crm, json!({})),
             ActionKind::AgencyPlacement | ActionKind::LegalReferral | ActionKind::WriteOff => {
+                let to = match step.action {
+                    ActionKind::AgencyPlacement => self.choose_agency(step, net),
+                    ActionKind::LegalReferral => self.cx.desk.assign_lawyer(&self.set().cases),
+                    _ => Ok(String::new()),
+                };
+                let to = match to {
+                    Ok(t) => t,
+                    Err(why) => {
+                        self.emit(EventBody::StepSkipped {
+                            case,
+                            step: key.into(),
+                            reason: why,
+                        });
+                        return;
+                    }
+                };
+                if !to.is_empty() {
+                    target_name = Some(to.clone());
+                }
                 let invoices: Vec<_> = ledger
                     .open_items
                     .iter()
@@ -676,10 +772,23 @@ impl Work<'_> {
                     ActionKind::LegalReferral => Target::Legal,
                     _ => Target::Billing,
                 };
-                (
-                    target,
-                    json!({"agency": step.agency, "overdue_minor": net, "balance_minor": ledger.balance, "dpd": dpd, "open_items": invoices}),
-                )
+                let mut payload = json!({"overdue_minor": net, "balance_minor": ledger.balance, "dpd": dpd, "open_items": invoices});
+                match step.action {
+                    ActionKind::AgencyPlacement => {
+                        self.cx.desk.placed(&to);
+                        let a = self.set().cases.agencies.iter().find(|a| a.name == to);
+                        payload["agency"] = json!(to);
+                        payload["commission_bp"] = json!(a.map(|a| a.commission_bp));
+                        payload["placement_days"] = json!(a.map(|a| a.placement_days));
+                        payload["case_file"] = json!(crate::casefile::of_state(&self.s, self.now));
+                    }
+                    ActionKind::LegalReferral => {
+                        payload["lawyer"] = json!(to);
+                        payload["case_file"] = json!(crate::casefile::of_state(&self.s, self.now));
+                    }
+                    _ => {}
+                }
+                (target, payload)
             }
             ActionKind::Notify | ActionKind::CallBack => return,
         };
@@ -695,7 +804,7 @@ impl Work<'_> {
             services,
             contact: None,
             amount_minor: amount,
-            target: step.agency.clone(),
+            target: target_name,
             reason: format!("{} days past due, {} overdue", dpd, self.money(net)),
             effect: Some(id),
         });
@@ -920,6 +1029,9 @@ impl Work<'_> {
         wakes.into_iter().filter(|t| *t > self.now).min()
     }
 }
+
+/// How the reason of a reversal on cure starts (an agency recall says whether it recovered).
+const CURED: &str = "cured: ";
 
 /// The key a step is recorded under in a case: `scenario/step`.
 pub fn done_key(sc: &Scenario, step: &Step) -> String {

@@ -24,6 +24,7 @@ pub struct Engine {
     rules: ContactRules,
     templates: Arc<Templates>,
     recommender: Arc<dyn Recommender>,
+    desk: Arc<crate::desk::Desk>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -112,7 +113,21 @@ impl Engine {
             rules,
             templates: Arc::new(templates),
             recommender,
+            desk: Arc::new(crate::desk::Desk::new()),
         }
+    }
+
+    /// The desk (agencies' records, lawyers' workloads).
+    pub fn desk(&self) -> &crate::desk::Desk {
+        &self.desk
+    }
+
+    /// Reads the agencies' records and the lawyers' workloads from the store's outbox.
+    pub fn refresh_desk(&self, store: &mut dyn Store) -> Result<(), StoreError> {
+        let agency = store.outbox_of(crate::effect::Target::Agency)?;
+        let legal = store.outbox_of(crate::effect::Target::Legal)?;
+        self.desk.refresh(&agency, &legal);
+        Ok(())
     }
 
     /// The scenarios in force.
@@ -131,6 +146,7 @@ impl Engine {
             rules: &self.rules,
             templates: &self.templates,
             recommender: self.recommender.as_ref(),
+            desk: &self.desk,
         }
     }
 
@@ -170,6 +186,9 @@ impl Engine {
         progress: &mut dyn FnMut(&TickSummary),
     ) -> Result<TickSummary, StoreError> {
         let mut summary = TickSummary::default();
+        if self.desk.stale(std::time::Duration::from_secs(600)) {
+            self.refresh_desk(store)?;
+        }
         loop {
             let n = store.work(until, batch.max(1), &mut |c| {
                 let o = self.evaluate(c);

@@ -222,6 +222,9 @@ pub enum EventBody {
         amount_minor: i64,
         /// Its currency.
         currency: Currency,
+        /// Who collected it, when not the customer directly (`agency:<name>`).
+        #[serde(default)]
+        via: Option<String>,
     },
     /// A payment bounced or was charged back.
     PaymentReversed {
@@ -285,6 +288,29 @@ pub enum EventBody {
         role: String,
         /// Why.
         reason: String,
+    },
+    /// An agency reports on a case placed with it.
+    AgencyReported {
+        /// The agency.
+        agency: String,
+        /// Where the case stands.
+        status: AgencyStatus,
+        /// Its note.
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// A lawyer records a stage of a legal case, with its cost.
+    LegalStageRecorded {
+        /// The lawyer.
+        lawyer: String,
+        /// The stage reached.
+        stage: LegalStage,
+        /// What the stage cost, minor units.
+        #[serde(default)]
+        cost_minor: i64,
+        /// A note.
+        #[serde(default)]
+        note: Option<String>,
     },
     /// Billing reports a plan's instalment missed (the engine also detects misses itself).
     PlanInstalmentMissed {
@@ -599,6 +625,58 @@ pub enum CallResult {
     HardshipDeclared,
 }
 
+/// Where a case placed with an agency stands, as the agency reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgencyStatus {
+    /// The customer was reached.
+    Contacted,
+    /// An arrangement to pay was made.
+    Arrangement,
+    /// The customer disputes the debt.
+    Disputed,
+    /// The agency cannot collect: the case returns.
+    Uncollectable,
+    /// The agency returns the case.
+    Returned,
+}
+
+impl AgencyStatus {
+    /// Whether the case comes back from the agency.
+    pub fn returns(self) -> bool {
+        matches!(self, AgencyStatus::Uncollectable | AgencyStatus::Returned)
+    }
+}
+
+/// The stages of a legal case, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LegalStage {
+    /// A formal notice was sent.
+    NoticeSent,
+    /// The claim was filed.
+    Filed,
+    /// Judgement obtained.
+    Judgement,
+    /// Enforcement.
+    Enforcement,
+    /// Closed (paid, settled or abandoned).
+    Closed,
+}
+
+impl LegalStage {
+    /// The name in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LegalStage::NoticeSent => "notice_sent",
+            LegalStage::Filed => "filed",
+            LegalStage::Judgement => "judgement",
+            LegalStage::Enforcement => "enforcement",
+            LegalStage::Closed => "closed",
+        }
+    }
+}
+
 /// Kinds of statutory hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -672,6 +750,8 @@ impl EventBody {
             EventBody::DisputeResolved { .. } => "dispute_resolved",
             EventBody::PromiseMade { .. } => "promise_made",
             EventBody::PlanAgreed { .. } => "plan_agreed",
+            EventBody::AgencyReported { .. } => "agency_reported",
+            EventBody::LegalStageRecorded { .. } => "legal_stage_recorded",
             EventBody::GrantApplied { .. } => "grant_applied",
             EventBody::PlanInstalmentMissed { .. } => "plan_instalment_missed",
             EventBody::ContactMade { .. } => "contact_made",
@@ -765,6 +845,9 @@ impl Event {
                     return bad("instalment dates must increase".into());
                 }
                 amounts.extend(instalments.iter().map(|i| i.amount_minor));
+            }
+            EventBody::LegalStageRecorded { cost_minor, .. } if *cost_minor != 0 => {
+                amounts.push(*cost_minor);
             }
             EventBody::GrantApplied {
                 grant, by, role, ..

@@ -14,8 +14,10 @@
 //! No I/O here: the crate is the domain of dunning, testable without a database.
 
 pub mod action;
+pub mod casefile;
 pub mod compare;
 pub mod decide;
+pub mod desk;
 pub mod effect;
 pub mod engine;
 pub mod event;

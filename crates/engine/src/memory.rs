@@ -221,6 +221,22 @@ impl Store for MemoryStore {
         }
     }
 
+    fn outbox_of(&mut self, target: crate::effect::Target) -> Result<Vec<OutboxItem>, StoreError> {
+        Ok(self
+            .outbox
+            .values()
+            .filter(|r| r.effect.target == target && !r.cancelled)
+            .map(|r| OutboxItem {
+                key: r.effect.key.clone(),
+                account: r.effect.account,
+                target: r.effect.target,
+                kind: r.effect.kind.clone(),
+                payload: r.effect.payload.to_string(),
+                attempts: r.attempts,
+            })
+            .collect())
+    }
+
     fn outbox_delivered(&mut self, key: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         if let Some(r) = self.outbox.get_mut(key) {
             r.delivered = Some(at);

@@ -195,6 +195,10 @@ pub trait Store: Send {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
+    /// Every outbox item for a target (delivered or not, cancelled ones left out) — the
+    /// agency and legal items the desk reads.
+    fn outbox_of(&mut self, target: crate::effect::Target) -> Result<Vec<OutboxItem>, StoreError>;
+
     /// Records a delivery.
     fn outbox_delivered(&mut self, key: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
 

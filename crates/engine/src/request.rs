@@ -10,12 +10,13 @@
 //! would be refused.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use forbear_core::{Channel, DisputeId, InvoiceId, PromiseId};
+use forbear_core::{Channel, DisputeId, InvoiceId, PaymentId, PromiseId};
 use serde::Deserialize;
 
 use crate::decide::admission;
 use crate::event::{
-    CallResult, Event, EventBody, EventId, Grant, HoldKind, Instalment, MAX_AMOUNT_MINOR,
+    AgencyStatus, CallResult, Event, EventBody, EventId, Grant, HoldKind, Instalment, LegalStage,
+    MAX_AMOUNT_MINOR,
 };
 use crate::scenario::ScenarioSet;
 use crate::state::AccountState;
@@ -122,6 +123,38 @@ pub enum Action {
         #[serde(default)]
         until: Option<NaiveDate>,
     },
+    /// An agency reports on a case placed with it (`by` is the agency).
+    AgencyReport {
+        /// The agency.
+        by: String,
+        /// Where the case stands.
+        status: AgencyStatus,
+        /// A note.
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// An agency passes on a payment it collected (`by` is the agency).
+    AgencyPayment {
+        /// The agency.
+        by: String,
+        /// The payment's id.
+        payment: PaymentId,
+        /// Amount, minor units of the account's currency.
+        amount_minor: i64,
+    },
+    /// A lawyer records a stage of the legal case (`by` is the lawyer).
+    LegalStage {
+        /// The lawyer.
+        by: String,
+        /// The stage.
+        stage: LegalStage,
+        /// Its cost, minor units.
+        #[serde(default)]
+        cost_minor: i64,
+        /// A note.
+        #[serde(default)]
+        note: Option<String>,
+    },
     /// What came of a call from a work queue: it feeds the contacts history.
     Outcome {
         /// The agent.
@@ -160,6 +193,23 @@ fn refuse<T>(field: &str, reason: impl Into<String>) -> Result<T, Refusal> {
     })
 }
 
+/// The open case is placed with `agency`.
+fn placed_with(state: &AccountState, agency: &str) -> Result<(), Refusal> {
+    let placed = state.open_case().is_some_and(|c| {
+        c.measures
+            .iter()
+            .any(|m| matches!(m, crate::action::Measure::Agency { agency: a, .. } if a == agency))
+    });
+    if placed {
+        Ok(())
+    } else {
+        refuse(
+            "by",
+            format!("the account's case is not placed with {agency}"),
+        )
+    }
+}
+
 /// An action turned into its event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prepared {
@@ -194,6 +244,9 @@ pub fn prepare(
         | Action::Hardship { by, .. }
         | Action::EndHardship { by }
         | Action::StatutoryHold { by, .. }
+        | Action::AgencyReport { by, .. }
+        | Action::AgencyPayment { by, .. }
+        | Action::LegalStage { by, .. }
         | Action::Outcome { by, .. } => by.trim().to_string(),
     };
     if by.is_empty() || by.len() > 100 {
@@ -433,6 +486,91 @@ pub fn prepare(
             EventBody::StatutoryHold { kind, until },
             String::new(),
         ),
+        Action::AgencyReport { status, note, .. } => {
+            placed_with(state, &by)?;
+            (
+                format!("api:{acc}:agency-report:{micros}"),
+                EventBody::AgencyReported {
+                    agency: by.clone(),
+                    status,
+                    note,
+                },
+                if status.returns() {
+                    format!("the case returns from {by}")
+                } else {
+                    format!("{by}'s report recorded")
+                },
+            )
+        }
+        Action::AgencyPayment {
+            payment,
+            amount_minor,
+            ..
+        } => {
+            placed_with(state, &by)?;
+            amount_ok("amount_minor", amount_minor)?;
+            if state.payments.contains_key(&payment) {
+                return refuse("payment", format!("payment {payment} is already recorded"));
+            }
+            let currency = state
+                .profile
+                .as_ref()
+                .map_or(forbear_core::Currency::EUR, |p| p.currency);
+            (
+                format!("api:{acc}:payment:{payment}"),
+                EventBody::PaymentReceived {
+                    payment,
+                    invoice: None,
+                    amount_minor,
+                    currency,
+                    via: Some(format!("agency:{by}")),
+                },
+                format!("payment collected by {by}"),
+            )
+        }
+        Action::LegalStage {
+            stage,
+            cost_minor,
+            note,
+            ..
+        } => {
+            let Some(case) = state.open_case() else {
+                return refuse("action", "no open case");
+            };
+            let lawyer = case.measures.iter().find_map(|m| match m {
+                crate::action::Measure::Legal { lawyer } => Some(lawyer.clone()),
+                _ => None,
+            });
+            match lawyer {
+                None => return refuse("action", "the case is not referred to legal"),
+                Some(Some(l)) if l != by => {
+                    return refuse("by", format!("the case is assigned to {l}, not {by}"));
+                }
+                _ => {}
+            }
+            if cost_minor < 0 || cost_minor > MAX_AMOUNT_MINOR {
+                return refuse("cost_minor", "must be 0 or positive");
+            }
+            if let Some((_, _, last, _)) = state
+                .legal_stages
+                .iter()
+                .filter(|(at, ..)| *at >= case.opened_at)
+                .max_by_key(|(_, _, st, _)| *st)
+                && stage < *last
+            {
+                return refuse("stage", format!("the case is already at {}", last.as_str()));
+            }
+            (
+                format!("api:{acc}:legal:{}:{micros}", stage.as_str()),
+                EventBody::LegalStageRecorded {
+                    lawyer: by,
+                    stage,
+                    cost_minor,
+                    note,
+                },
+                format!("legal stage {}", stage.as_str()),
+            )
+        }
         Action::Outcome {
             result,
             channel,

@@ -692,6 +692,27 @@ impl Checker<'_> {
             Some(c) => self.cases(c.get_ref(), c.span()),
             None => crate::policy::CasePolicy::default(),
         };
+        for (i, (sc, raw_sc)) in scenarios.iter().zip(&raw.scenario).enumerate() {
+            for (j, st) in sc.steps.iter().enumerate() {
+                if st.action != ActionKind::AgencyPlacement {
+                    continue;
+                }
+                let key = format!("scenario[{i}].step[{j}].agency");
+                match &st.agency {
+                    Some(a) if !cases.agencies.iter().any(|x| x.name == *a) => self.problem(
+                        raw_sc.span(),
+                        &key,
+                        format!("agency {a:?} is not one of [[cases.agency]]"),
+                    ),
+                    None if cases.agencies.is_empty() => self.problem(
+                        raw_sc.span(),
+                        &key,
+                        "an agency placement names the agency, or [[cases.agency]] lists those to choose from",
+                    ),
+                    _ => {}
+                }
+            }
+        }
         let mut hasher = Sha256::new();
         hasher.update(self.text.as_bytes());
         let digest = hasher.finalize();
@@ -974,13 +995,6 @@ impl Checker<'_> {
                 raw.action.span(),
                 &format!("{key}.fee"),
                 "a late fee step needs fee = { CUR = minor units }",
-            );
-        }
-        if action == ActionKind::AgencyPlacement && raw.agency.is_none() {
-            self.problem(
-                raw.action.span(),
-                &format!("{key}.agency"),
-                "an agency placement names the agency",
             );
         }
         if action == ActionKind::CallBack

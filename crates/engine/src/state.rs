@@ -66,6 +66,8 @@ pub struct Payment {
     pub at: DateTime<Utc>,
     /// When it was reversed, if it was.
     pub reversed_at: Option<DateTime<Utc>>,
+    /// Who collected it (`agency:<name>`), when not the customer directly.
+    pub via: Option<String>,
 }
 
 /// A dispute.
@@ -289,6 +291,10 @@ pub struct AccountState {
     pub hardships: Vec<Hardship>,
     /// Statutory holds.
     pub holds: Vec<Hold>,
+    /// Agencies' reports: when, agency, status.
+    pub agency_reports: Vec<(DateTime<Utc>, String, crate::event::AgencyStatus)>,
+    /// Legal stages recorded: when, lawyer, stage, cost.
+    pub legal_stages: Vec<(DateTime<Utc>, String, crate::event::LegalStage, i64)>,
     /// Work items queued for agents: key → (team, due).
     pub work: BTreeMap<String, (String, DateTime<Utc>)>,
     /// Paused by an agent: who and why.
@@ -395,6 +401,8 @@ impl AccountState {
             hardships: Vec::new(),
             holds: Vec::new(),
             work: BTreeMap::new(),
+            agency_reports: Vec::new(),
+            legal_stages: Vec::new(),
             paused: None,
             assigned: None,
             triggers: Vec::new(),
@@ -506,6 +514,7 @@ impl AccountState {
                 invoice,
                 amount_minor,
                 currency,
+                via,
             } => {
                 let reversed_at = self.early_reversals.remove(payment);
                 self.payments.insert(
@@ -516,6 +525,7 @@ impl AccountState {
                         currency: *currency,
                         at: e.at,
                         reversed_at,
+                        via: via.clone(),
                     },
                 );
                 self.triggers.push((TriggerEvent::PaymentReceived, e.at));
@@ -858,6 +868,18 @@ impl AccountState {
                     p.ended_at = Some(e.at);
                 }
             }
+            EventBody::AgencyReported { agency, status, .. } => {
+                self.agency_reports.push((e.at, agency.clone(), *status));
+            }
+            EventBody::LegalStageRecorded {
+                lawyer,
+                stage,
+                cost_minor,
+                ..
+            } => {
+                self.legal_stages
+                    .push((e.at, lawyer.clone(), *stage, *cost_minor));
+            }
             EventBody::WorkQueued {
                 item, team, due_at, ..
             } => {
@@ -1073,8 +1095,11 @@ fn add_measures(
         ActionKind::Blacklist => Some(Measure::Blacklist),
         ActionKind::AgencyPlacement => Some(Measure::Agency {
             agency: target.clone().unwrap_or_default(),
+            since: Some(at),
         }),
-        ActionKind::LegalReferral => Some(Measure::Legal),
+        ActionKind::LegalReferral => Some(Measure::Legal {
+            lawyer: target.clone(),
+        }),
         ActionKind::WriteOff => Some(Measure::WriteOff),
         ActionKind::Notify | ActionKind::CallBack => match (contact, effect) {
             (Some(c), Some(key)) if c.send_at > at => Some(Measure::PendingContact {

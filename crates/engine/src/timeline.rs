@@ -88,6 +88,26 @@ fn summary(b: &EventBody, money: &dyn Fn(i64) -> String) -> String {
             ),
             None => format!("payment {payment} of {}", money(*amount_minor)),
         },
+        EventBody::AgencyReported {
+            agency,
+            status,
+            note,
+        } => format!(
+            "agency {agency} reports {}{}",
+            format!("{status:?}").to_lowercase(),
+            note.as_ref().map_or(String::new(), |n| format!(": {n}"))
+        ),
+        EventBody::LegalStageRecorded {
+            lawyer,
+            stage,
+            cost_minor,
+            note,
+        } => format!(
+            "legal: {} by {lawyer}, cost {}{}",
+            stage.as_str().replace('_', " "),
+            money(*cost_minor),
+            note.as_ref().map_or(String::new(), |n| format!(" — {n}"))
+        ),
         EventBody::PaymentReversed { payment } => format!("payment {payment} reversed (bounced)"),
         EventBody::DisputeOpened {
             dispute,
@@ -326,7 +346,10 @@ fn describe(m: &crate::action::Measure) -> String {
     match m {
         Measure::Barring { service, .. } => format!("{} service {service}", m.reversal()),
         Measure::Fee { step, .. } => format!("fee of step {step} waived"),
-        Measure::Agency { agency } => format!("recalled from agency {agency}"),
+        Measure::Agency { agency, .. } => format!("recalled from agency {agency}"),
+        Measure::Legal {
+            lawyer: Some(l), ..
+        } => format!("legal referral withdrawn from {l}"),
         Measure::PendingContact {
             effect, send_at, ..
         } => {

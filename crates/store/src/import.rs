@@ -345,6 +345,7 @@ pub fn contract_events(dir: &Path) -> Result<Vec<Event>, ImportError> {
                 invoice: opt_i64(inv, i).and_then(|x| InvoiceId::new(x).ok()),
                 amount_minor: amount.value(i),
                 currency,
+                via: None,
             };
             push(
                 &mut out,

@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use forbear_core::AccountId;
-use forbear_engine::{Claimed, Event, IngestSummary, OutboxItem, Outcome, Store, StoreError};
+use forbear_engine::{
+    Claimed, Event, IngestSummary, OutboxItem, Outcome, Store, StoreError, Target,
+};
 use postgres::{Client, NoTls, Transaction};
 use std::collections::BTreeMap;
 
@@ -381,6 +383,30 @@ impl Store for PostgresStore {
                  AND next_attempt_us <= $1 AND ($2::TEXT IS NULL OR payload::jsonb ->> 'team' = $2) \
                  ORDER BY next_attempt_us, key LIMIT $3",
                 &[&micros(until), &team, &(limit as i64)],
+            )
+            .map_err(backend)?;
+        rows.into_iter()
+            .map(|r| {
+                let attempts: i32 = r.get(5);
+                outbox_item(
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    i64::from(attempts),
+                )
+            })
+            .collect()
+    }
+
+    fn outbox_of(&mut self, target: Target) -> Result<Vec<OutboxItem>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT key, account_id, target, kind, payload, attempts FROM outbox \
+                 WHERE target = $1 AND cancelled_us IS NULL ORDER BY created_us, key",
+                &[&target.as_str()],
             )
             .map_err(backend)?;
         rows.into_iter()

@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use forbear_core::AccountId;
-use forbear_engine::{Claimed, Event, IngestSummary, OutboxItem, Outcome, Store, StoreError};
+use forbear_engine::{
+    Claimed, Event, IngestSummary, OutboxItem, Outcome, Store, StoreError, Target,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 
@@ -288,6 +290,34 @@ impl Store for SqliteStore {
             .map_err(backend)?;
         let rows = q
             .query_map(params![micros(until), team, limit as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })
+            .map_err(backend)?;
+        let mut v = Vec::new();
+        for row in rows {
+            let (key, account, target, kind, payload, attempts) = row.map_err(backend)?;
+            v.push(outbox_item(key, account, &target, kind, payload, attempts)?);
+        }
+        Ok(v)
+    }
+
+    fn outbox_of(&mut self, target: Target) -> Result<Vec<OutboxItem>, StoreError> {
+        let mut q = self
+            .conn
+            .prepare_cached(
+                "SELECT key, account_id, target, kind, payload, attempts FROM outbox \
+                 WHERE target = ?1 AND cancelled_us IS NULL ORDER BY created_us, key",
+            )
+            .map_err(backend)?;
+        let rows = q
+            .query_map(params![target.as_str()], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, i64>(1)?,

@@ -106,6 +106,7 @@ pub fn payment(
             invoice: invoice.map(|i| forbear_core::InvoiceId::new(i).unwrap()),
             amount_minor: amount,
             currency: Currency::EUR,
+            via: None,
         },
     )
 }

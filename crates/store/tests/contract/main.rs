@@ -127,6 +127,7 @@ fn payment(account: i64, id: i64, amount: i64, day: i64) -> Event {
             invoice: None,
             amount_minor: amount,
             currency: Currency::EUR,
+            via: None,
         },
     }
 }
