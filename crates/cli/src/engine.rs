@@ -136,6 +136,31 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// An account's case file (invoices, payments, contacts, disputes, promises, plans,
+    /// hardship, measures) as JSON, or as an HTML document to print with --html.
+    CaseFile {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The account.
+        account: i64,
+        /// HTML instead of JSON.
+        #[arg(long)]
+        html: bool,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The case report of the store: disputes and bad debt, promises, plans, hardship and
+    /// holds, grants, agency and lawyer performance.
+    Report {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// An account's case: scenario in force, steps done, measures in force, money position.
     Case {
         #[command(flatten)]
@@ -338,6 +363,58 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::CaseFile {
+            store,
+            account,
+            html,
+            out,
+        } => {
+            let mut s = open(&store)?;
+            let id = AccountId::new(account)?;
+            let events = s.events(id)?;
+            let at = s.clock()?.unwrap_or_else(Utc::now);
+            let Some(file) = forbear_engine::casefile::case_file(&events, at) else {
+                bail!(
+                    "account {account}: no account_opened event in {}",
+                    store.store
+                );
+            };
+            let text = if html {
+                forbear_engine::casefile::html(&file)
+            } else {
+                serde_json::to_string_pretty(&file)?
+            };
+            match out {
+                Some(p) => {
+                    forbear_train::card::write_file_atomic(&p, text.as_bytes())?;
+                    eprintln!("case file of account {account} written to {}", p.display());
+                }
+                None => println!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            store,
+            engine,
+            json,
+        } => {
+            let set = engine.scenario_set()?;
+            let e = Engine::new(
+                set,
+                forbear_core::rules::ContactRules::default(),
+                Templates::builtin()?,
+                Arc::new(RuleOfThumb),
+            );
+            let mut s = open(&store)?;
+            let at = s.clock()?.unwrap_or_else(Utc::now);
+            let r = e.report(s.as_mut(), at, &mut |n| eprintln!("  {n} accounts read"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print_report(&r);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Timeline {
             store,
             account,
@@ -436,6 +513,78 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
         }
         Command::Scenarios(c) => scenarios(c),
         Command::Run(a) => run_daemon(*a),
+    }
+}
+
+fn amounts(a: &forbear_engine::report::Amounts) -> String {
+    if a.is_empty() {
+        return "0".into();
+    }
+    a.iter()
+        .map(|(c, m)| match forbear_core::Currency::parse(c) {
+            Ok(cur) => forbear_core::Money::new(*m, cur).to_string(),
+            Err(_) => format!("{m} {c}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+fn print_report(r: &forbear_engine::report::Report) {
+    let d = &r.disputes;
+    println!("accounts: {}", r.accounts);
+    println!(
+        "disputes: {} opened ({}), {} open ({}), {} upheld (credited {}), {} rejected",
+        d.opened,
+        amounts(&d.disputed),
+        d.open,
+        amounts(&d.open_amount),
+        d.upheld,
+        amounts(&d.credited),
+        d.rejected
+    );
+    println!(
+        "bad debt: {} accounts written off, {}",
+        r.written_off,
+        amounts(&r.bad_debt)
+    );
+    for (name, x) in [("promises", &r.promises), ("plans", &r.plans)] {
+        println!(
+            "{name}: {} made, {} refused, {} kept, {} broken, {} open",
+            x.made, x.refused, x.kept, x.broken, x.open
+        );
+    }
+    println!(
+        "hardship: {} in force; by reason {:?}",
+        r.hardship_in_force, r.hardship_by_reason
+    );
+    println!(
+        "statutory holds: {:?}, {} refused; grants: {:?}, {} refused",
+        r.holds, r.holds_refused, r.grants, r.grants_refused
+    );
+    for (name, a) in &r.agencies {
+        println!(
+            "agency {name}: placed {} ({}), recovered {} ({:.1}%, {}), open {}, mean {} days to recover, commission {}",
+            a.placed,
+            amounts(&a.placed_amount),
+            a.recovered,
+            100.0 * a.recovery_rate,
+            amounts(&a.recovered_amount),
+            a.open,
+            a.mean_days_to_recover
+                .map_or("—".into(), |d| format!("{d:.1}")),
+            amounts(&a.commission)
+        );
+    }
+    for (name, l) in &r.lawyers {
+        println!(
+            "lawyer {name}: referred {}, open {}, closed {}, stages {:?}, costs {}, recovered {}",
+            l.referred,
+            l.open,
+            l.closed,
+            l.stages,
+            amounts(&l.costs),
+            amounts(&l.recovered_amount)
+        );
     }
 }
 

@@ -82,6 +82,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/accounts/{id}/actions", post(act))
         .route("/v1/outbox", get(outbox))
         .route("/v1/queues/{team}", get(queue))
+        .route("/v1/accounts/{id}/case-file", get(case_file))
+        .route("/v1/reports/cases", get(report))
         .layer(DefaultBodyLimit::max(32 << 20))
         .with_state(state)
 }
@@ -275,6 +277,66 @@ async fn act(
         Json(serde_json::json!({"event": eid, "type": kind, "at": now, "detail": prepared.detail})),
     )
         .into_response())
+}
+
+/// Query of a case file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileQuery {
+    /// `json` (default) or `html`.
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// `GET /v1/accounts/{id}/case-file[?format=html]`: the case file an agency or a lawyer
+/// receives — JSON, or an HTML document to print.
+async fn case_file(
+    State(st): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(q): Query<FileQuery>,
+) -> Result<Response, ApiError> {
+    let html = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("html") => true,
+        Some(other) => {
+            return Err(ApiError::from(Problem::invalid(
+                "format",
+                format!("json or html, not {other:?}"),
+            )));
+        }
+    };
+    let (id, events) = account_log(&st, &headers, id).await?;
+    let Some(file) = forbear_engine::casefile::case_file(&events, st.clock.now()) else {
+        return Err(ApiError::from(Problem::new(
+            404,
+            "not-found",
+            "No such account",
+            format!("account {id} has no account_opened event"),
+        )));
+    };
+    Ok(if html {
+        (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            forbear_engine::casefile::html(&file),
+        )
+            .into_response()
+    } else {
+        Json(file).into_response()
+    })
+}
+
+/// `GET /v1/reports/cases`: the case report of the whole store (one pass over every account's
+/// log: a batch job on large portfolios).
+async fn report(State(st): State<ApiState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorize(&st, &headers)?;
+    let engine = st.engine.clone();
+    let now = st.clock.now();
+    let r = blocking(&st.store, move |s| {
+        engine.report(s, now, &mut |_| {}).map_err(internal)
+    })
+    .await?;
+    Ok(Json(r).into_response())
 }
 
 /// Query of a work queue.

@@ -1013,6 +1013,18 @@ impl Work<'_> {
                         wakes.push(t);
                     }
                 }
+                // A placement ends after the agency's period.
+                for m in case.iter().flat_map(|c| &c.measures) {
+                    if let Measure::Agency {
+                        agency,
+                        since: Some(since),
+                    } = m
+                        && let Some(a) =
+                            self.set().cases.agencies.iter().find(|a| a.name == *agency)
+                    {
+                        wakes.push(*since + Duration::days(i64::from(a.placement_days)));
+                    }
+                }
                 // An item falling due changes what is overdue (and may lift a dispute hold);
                 // a scheduled contact's time is when it could still be withdrawn.
                 for item in &ledger.open_items {

@@ -205,6 +205,26 @@ impl Engine {
         Ok(summary)
     }
 
+    /// The case report of every account in the store, as of `at`; `progress` is called with
+    /// the number of accounts read every 10,000.
+    pub fn report(
+        &self,
+        store: &mut dyn Store,
+        at: DateTime<Utc>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<crate::report::Report, StoreError> {
+        let mut r = crate::report::Report::new(at);
+        for (i, a) in store.accounts()?.into_iter().enumerate() {
+            let events = store.events(a)?;
+            r.add(&events, &self.scenarios);
+            if (i + 1) % 10_000 == 0 {
+                progress(i as u64 + 1);
+            }
+        }
+        r.finish();
+        Ok(r)
+    }
+
     /// An account's state now (the fold of its whole log, or up to `at`).
     pub fn state(
         &self,

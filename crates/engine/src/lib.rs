@@ -26,6 +26,7 @@ pub mod memory;
 pub mod policy;
 pub mod port;
 pub mod recommend;
+pub mod report;
 pub mod request;
 pub mod scenario;
 pub mod state;

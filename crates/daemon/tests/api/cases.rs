@@ -183,6 +183,32 @@ fn case_flows(a: &App) {
     assert!(timeline(a).contains("wrongnumber"));
     let (st, p) = act(a, r#"{"action":"outcome","by":"jo","result":"maybe"}"#);
     assert_eq!(st, 422, "{p}");
+
+    // The case file (JSON and printable HTML) and the portfolio's case report.
+    let (st, f) = a.call("GET", "/v1/accounts/1/case-file", None, None);
+    assert_eq!(st, 200, "{f}");
+    assert_eq!(f["invoices"][0]["invoice"], 10, "{f}");
+    assert!(
+        f["promises"][0]["what"]
+            .as_str()
+            .unwrap()
+            .contains("broken"),
+        "{f}"
+    );
+    let (st, h) = a.call("GET", "/v1/accounts/1/case-file?format=html", None, None);
+    assert_eq!(st, 200);
+    assert!(
+        h.as_str().unwrap().contains("<h2>Payment plans</h2>"),
+        "{h}"
+    );
+    let (st, _) = a.call("GET", "/v1/accounts/1/case-file?format=pdf", None, None);
+    assert_eq!(st, 422);
+    let (st, r) = a.call("GET", "/v1/reports/cases", None, None);
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["promises"]["broken"], 1, "{r}");
+    assert_eq!(r["disputes"]["rejected"], 1, "{r}");
+    assert_eq!(r["hardship_by_reason"]["illness"], 1, "{r}");
+    assert_eq!(r["holds"]["breathing_space"], 1, "{r}");
 }
 
 #[test]

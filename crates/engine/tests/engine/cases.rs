@@ -2,9 +2,10 @@
 //! statutory holds and hardship reviews, and the reversals they cause.
 
 use crate::helpers::*;
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use forbear_core::{CustomerType, DisputeId, InvoiceId, PromiseId};
 use forbear_engine::event::{Grant, HoldKind, Instalment};
+use forbear_engine::request::{Action, prepare};
 use forbear_engine::state::Standing;
 use forbear_engine::{Engine, Event, EventBody, MemoryStore, Store};
 
@@ -572,4 +573,241 @@ fn hardship_without_a_review_date_is_reviewed_after_the_policy_period() {
     assert!(due.iter().any(|o| o.kind == "hardship_review"), "{due:#?}");
     // Reasons are kept for analysis.
     assert_eq!(s.hardships[0].reason, "job_loss");
+}
+
+fn big_account(e: &Engine, store: &mut MemoryStore, account: i64, amount: i64, until: u32) {
+    let events = [
+        opened(account, CustomerType::Consumer, "Europe/Madrid"),
+        invoice(account, account * 100, account * 10, amount, 10),
+    ];
+    run(e, store, &events, at(until));
+}
+
+fn act(
+    store: &mut MemoryStore,
+    account: i64,
+    when: DateTime<Utc>,
+    json: &str,
+) -> Result<(), String> {
+    let events = store.events(acc(account)).unwrap();
+    let s = forbear_engine::AccountState::replay(acc(account), &events, Some(when));
+    let set = forbear_engine::ScenarioSet::builtin().unwrap();
+    let action: Action = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let p = prepare(&s, &set, action, when).map_err(|r| r.to_string())?;
+    store.ingest(&[p.event]).unwrap();
+    Ok(())
+}
+
+#[test]
+fn agencies_are_chosen_paid_through_recalled_and_reported() {
+    let e = engine();
+    let mut store = MemoryStore::new();
+    // Too small for any agency: the placement is skipped with the reason.
+    big_account(&e, &mut store, 20, 3000, 75);
+    assert!(has(
+        &decisions(&mut store, 20),
+        "skipped standard/agency: no configured agency takes this account's segment and balance"
+    ));
+    // Placed with the consumer agency; it collects part, then returns the case.
+    big_account(&e, &mut store, 21, 10_000, 75);
+    let s = state(&mut store, 21);
+    assert!(
+        s.open_case().unwrap().measures.iter().any(
+            |m| matches!(m, forbear_engine::Measure::Agency { agency, .. } if agency == "recoveries-ltd")
+        ),
+        "{:?}",
+        decisions(&mut store, 21)
+    );
+    let placed = store
+        .outbox_of(forbear_engine::Target::Agency)
+        .unwrap()
+        .into_iter()
+        .find(|o| o.account == acc(21))
+        .unwrap();
+    assert!(
+        placed.payload.contains("\"case_file\""),
+        "{}",
+        placed.payload
+    );
+    assert!(placed.payload.contains("\"commission_bp\":2000"));
+    let r = act(
+        &mut store,
+        21,
+        at(76),
+        r#"{"action":"agency_payment","by":"b2b-recoveries","payment":77,"amount_minor":2000}"#,
+    );
+    assert!(r.unwrap_err().contains("not placed with b2b-recoveries"));
+    act(
+        &mut store,
+        21,
+        at(76),
+        r#"{"action":"agency_payment","by":"recoveries-ltd","payment":77,"amount_minor":2000}"#,
+    )
+    .unwrap();
+    act(
+        &mut store,
+        21,
+        at(80),
+        r#"{"action":"agency_report","by":"recoveries-ltd","status":"returned","note":"customer abroad"}"#,
+    )
+    .unwrap();
+    run(&e, &mut store, &[], at(81));
+    let t = decisions(&mut store, 21);
+    assert!(
+        has(
+            &t,
+            "reversed recall_from_agency: returned by agency recoveries-ltd"
+        ),
+        "{t:#?}"
+    );
+    // Placed, then paid in full: recalled as recovered.
+    big_account(&e, &mut store, 22, 10_000, 75);
+    run(
+        &e,
+        &mut store,
+        &[payment(22, 9, None, 10_500, at(85))],
+        at(86),
+    );
+    assert!(has(
+        &decisions(&mut store, 22),
+        "reversed recall_from_agency"
+    ));
+    // Placed and left: recalled at the end of the 90-day placement.
+    big_account(&e, &mut store, 23, 10_000, 75);
+    run(&e, &mut store, &[], at(165));
+    assert!(has(
+        &decisions(&mut store, 23),
+        "reversed recall_from_agency: placement period of 90 days with recoveries-ltd ended"
+    ));
+    let r = e.report(&mut store, at(166), &mut |_| {}).unwrap();
+    let a = &r.agencies["recoveries-ltd"];
+    assert_eq!((a.placed, a.recovered, a.open), (3, 1, 0), "{a:?}");
+    assert_eq!(a.recovered_amount["EUR"], 2000 + 10_500);
+    assert_eq!(a.commission["EUR"], (2000 + 10_500) / 5, "20% commission");
+    assert!((a.recovery_rate - 1.0 / 3.0).abs() < 1e-9);
+    let days = a.mean_days_to_recover.unwrap();
+    assert!(
+        (15.0..=16.0).contains(&days),
+        "placed on day 70, cured on day 85: {days}"
+    );
+    assert_eq!(
+        a.placed_amount["EUR"],
+        3 * 10_500,
+        "invoice plus the late fee"
+    );
+}
+
+#[test]
+fn legal_referrals_go_to_lawyers_move_through_stages_and_close() {
+    let e = engine();
+    let mut store = MemoryStore::new();
+    big_account(&e, &mut store, 30, 30_000, 105);
+    big_account(&e, &mut store, 31, 30_000, 105);
+    let lawyer = |store: &mut MemoryStore, a: i64| {
+        state(store, a)
+            .open_case()
+            .unwrap()
+            .measures
+            .iter()
+            .find_map(|m| match m {
+                forbear_engine::Measure::Legal { lawyer } => lawyer.clone(),
+                _ => None,
+            })
+            .unwrap()
+    };
+    // Both idle: the more experienced first, then the one with the lower share in use.
+    assert_eq!(lawyer(&mut store, 30), "a.okafor");
+    assert_eq!(lawyer(&mut store, 31), "m.lindqvist");
+    let stage = |by: &str, stage: &str, cost: i64| {
+        format!(r#"{{"action":"legal_stage","by":"{by}","stage":"{stage}","cost_minor":{cost}}}"#)
+    };
+    let r = act(&mut store, 30, at(106), &stage("m.lindqvist", "filed", 0));
+    assert!(r.unwrap_err().contains("assigned to a.okafor"));
+    act(
+        &mut store,
+        30,
+        at(106),
+        &stage("a.okafor", "notice_sent", 1500),
+    )
+    .unwrap();
+    act(&mut store, 30, at(120), &stage("a.okafor", "filed", 12_000)).unwrap();
+    let r = act(
+        &mut store,
+        30,
+        at(121),
+        &stage("a.okafor", "notice_sent", 0),
+    );
+    assert!(r.unwrap_err().contains("already at filed"));
+    act(&mut store, 30, at(150), &stage("a.okafor", "closed", 500)).unwrap();
+    run(&e, &mut store, &[], at(151));
+    assert!(has(
+        &decisions(&mut store, 30),
+        "reversed withdraw_legal: the legal case was closed"
+    ));
+    let r = e.report(&mut store, at(152), &mut |_| {}).unwrap();
+    let l = &r.lawyers["a.okafor"];
+    assert_eq!((l.referred, l.closed, l.open), (1, 1, 0), "{l:?}");
+    assert_eq!(l.costs["EUR"], 14_000);
+    assert_eq!(l.stages["closed"], 1);
+    assert_eq!(r.lawyers["m.lindqvist"].open, 1);
+    // The case file a lawyer prints.
+    let events = store.events(acc(30)).unwrap();
+    let f = forbear_engine::casefile::case_file(&events, at(152)).unwrap();
+    assert_eq!(f.invoices.len(), 1);
+    assert!(!f.contacts.is_empty());
+    let html = forbear_engine::casefile::html(&f);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("Case file — account 30"));
+    assert!(html.contains("300.00 EUR"), "{html}");
+}
+
+#[test]
+fn the_report_counts_disputes_promises_plans_hardship_and_grants() {
+    let e = engine();
+    let mut store = MemoryStore::new();
+    overdue_account(&e, &mut store, 40, 12);
+    let events = [
+        promise(40, 1, 1000, 18, 12),
+        promise(40, 2, 3000, 14, 12),
+        ev(
+            "hs",
+            40,
+            at(12),
+            EventBody::HardshipDeclared {
+                reason: "illness".into(),
+                review_on: None,
+                by: None,
+            },
+        ),
+        ev(
+            "d1",
+            40,
+            at(12),
+            EventBody::DisputeOpened {
+                dispute: DisputeId::new(1).unwrap(),
+                invoice: InvoiceId::new(4000).unwrap(),
+                amount_minor: 1000,
+                by: None,
+            },
+        ),
+        grant(
+            40,
+            "g",
+            12,
+            "trainee",
+            Grant::GoodwillCredit { amount_minor: 10 },
+        ),
+    ];
+    run(&e, &mut store, &events, at(20));
+    run(&e, &mut store, &[], at(22));
+    let r = e.report(&mut store, at(22), &mut |_| {}).unwrap();
+    assert_eq!(r.accounts, 1);
+    assert_eq!(
+        (r.promises.made, r.promises.refused, r.promises.broken),
+        (2, 1, 1)
+    );
+    assert_eq!(r.hardship_by_reason["illness"], 1);
+    assert_eq!((r.disputes.opened, r.disputes.open), (1, 1));
+    assert_eq!(r.disputes.open_amount["EUR"], 1000);
+    assert_eq!(r.grants_refused, 1);
 }
