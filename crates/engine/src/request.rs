@@ -548,7 +548,7 @@ pub fn prepare(
                 }
                 _ => {}
             }
-            if cost_minor < 0 || cost_minor > MAX_AMOUNT_MINOR {
+            if !(0..=MAX_AMOUNT_MINOR).contains(&cost_minor) {
                 return refuse("cost_minor", "must be 0 or positive");
             }
             if let Some((_, _, last, _)) = state
