@@ -3,11 +3,13 @@
 //! This crate is where the simulator (which knows the truth) and the strategy (which must not)
 //! meet, so that a strategy can be measured by what it truly earns:
 //! - [`history`]: a simulated account's events as the records features are computed from;
+//! - [`engine_bridge`]: the simulator's customers and the dunning engine in one loop;
 //! - [`truth_eval`]: the recommender, the logging policy and an oracle valued by the truth at
 //!   the logging policy's decisions of a fresh history.
 //!
 //! Nothing that trains or serves depends on it.
 
+pub mod engine_bridge;
 pub mod history;
 pub mod truth_eval;
 

@@ -88,10 +88,15 @@ pub enum Event {
         kept: bool,
         paid: i64,
     },
-    /// The customer told us of hardship.
-    HardshipDeclared { on: NaiveDate },
-    /// A payment plan was accepted.
-    PlanAccepted { on: NaiveDate, instalments: u32 },
+    /// The customer told us of hardship, and why.
+    HardshipDeclared { on: NaiveDate, reason: &'static str },
+    /// A payment plan was accepted (offered to the customer, or asked for by them): its
+    /// instalments, the down payment first.
+    PlanAccepted {
+        on: NaiveDate,
+        instalments: u32,
+        schedule: Vec<(NaiveDate, i64)>,
+    },
     /// The customer left.
     Churned { on: NaiveDate },
 }
@@ -219,6 +224,10 @@ pub struct Customer {
     pub hardship_spells: u32,
     /// Days spent in hardship.
     pub hardship_days: u32,
+    /// Whether the customer uses the self-service link every message carries: in a hardship
+    /// spell they declare it more readily (at least one responded contact in four) and ask for
+    /// a plan when they do. Off for history generation, on in the strategy lab.
+    pub self_service: bool,
 }
 
 impl Customer {
@@ -248,7 +257,57 @@ impl Customer {
             spells: Vec::new(),
             hardship_spells: 0,
             hardship_days: 0,
+            self_service: false,
         }
+    }
+
+    /// Why this customer's hardship is declared (fixed per customer, no random draw).
+    pub fn hardship_reason(&self) -> &'static str {
+        const REASONS: [&str; 4] = ["job_loss", "illness", "income_drop", "bereavement"];
+        REASONS[usize::try_from(self.profile.id.get().rem_euclid(4)).unwrap_or(0)]
+    }
+
+    /// Splits `overdue` into `n` monthly instalments from `date` + 3 days (the last takes the
+    /// remainder), the customer planning to pay each with the chance of keeping promises.
+    fn agree_plan(
+        &mut self,
+        date: NaiveDate,
+        overdue: i64,
+        n: u32,
+        in_hardship: bool,
+        out: &mut Vec<Event>,
+    ) {
+        let part = overdue / i64::from(n);
+        let mut schedule = Vec::new();
+        for k in 0..n {
+            let on = date
+                .checked_add_days(Days::new(u64::from(k) * 30 + 3))
+                .unwrap_or(date);
+            let amount = if k + 1 == n {
+                overdue - part * i64::from(k)
+            } else {
+                part
+            };
+            if amount <= 0 {
+                continue;
+            }
+            schedule.push((on, amount));
+            if self
+                .rng
+                .chance(law::p_keep(&self.traits, in_hardship).max(0.5))
+            {
+                self.planned.push(Planned {
+                    on,
+                    amount,
+                    method: "bank_transfer",
+                });
+            }
+        }
+        out.push(Event::PlanAccepted {
+            on: date,
+            instalments: n,
+            schedule,
+        });
     }
 
     /// The same customer in the same state, living on with another random stream (for Monte-Carlo
@@ -668,14 +727,22 @@ impl Customer {
                         // Reminded: the bill is no longer forgotten.
                         self.forgot = !self.rng.chance(law::P_REMEMBER_WHEN_REMINDED);
                     }
-                    if in_hardship
-                        && !view.hardship_declared
-                        && self
-                            .rng
-                            .chance(law::p_declare_hardship(action.channel, action.tone))
-                    {
+                    let p_declare = law::p_declare_hardship(action.channel, action.tone);
+                    let p_declare = if self.self_service {
+                        p_declare.max(0.25)
+                    } else {
+                        p_declare
+                    };
+                    if in_hardship && !view.hardship_declared && self.rng.chance(p_declare) {
                         self.declared_until = date.checked_add_days(Days::new(60));
-                        out.push(Event::HardshipDeclared { on: date });
+                        out.push(Event::HardshipDeclared {
+                            on: date,
+                            reason: self.hardship_reason(),
+                        });
+                        if self.self_service && view.overdue > 0 {
+                            // Asks for a plan that fits: three monthly parts.
+                            self.agree_plan(date, view.overdue, 3, true, out);
+                        }
                     }
                     if view.overdue > 0
                         && self.promises.is_empty()
@@ -728,32 +795,7 @@ impl Customer {
                     0.15
                 };
                 if view.overdue > 0 && instalments > 0 && self.rng.chance(p) {
-                    let part = view.overdue / i64::from(instalments);
-                    for k in 0..instalments {
-                        let on = date
-                            .checked_add_days(Days::new(u64::from(k) * 30 + 3))
-                            .unwrap_or(date);
-                        let amount = if k + 1 == instalments {
-                            view.overdue - part * i64::from(k)
-                        } else {
-                            part
-                        };
-                        if amount > 0
-                            && self
-                                .rng
-                                .chance(law::p_keep(&self.traits, in_hardship).max(0.5))
-                        {
-                            self.planned.push(Planned {
-                                on,
-                                amount,
-                                method: "bank_transfer",
-                            });
-                        }
-                    }
-                    out.push(Event::PlanAccepted {
-                        on: date,
-                        instalments,
-                    });
+                    self.agree_plan(date, view.overdue, instalments, in_hardship, out);
                 }
             }
         }

@@ -54,6 +54,15 @@ impl Portfolio {
         }
     }
 
+    /// Lets the customers use the self-service link of the engine's messages (declare
+    /// hardship, ask for a plan), as they do facing the dunning engine.
+    pub fn with_self_service(mut self) -> Self {
+        for c in &mut self.customers {
+            c.self_service = true;
+        }
+        self
+    }
+
     /// The day the next [`Portfolio::step`] simulates.
     pub fn today(&self) -> NaiveDate {
         self.today

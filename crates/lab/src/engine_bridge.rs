@@ -1,0 +1,353 @@
+//! The simulator and the dunning engine joined: what a simulated customer does becomes the
+//! engine's events (bills, payments, disputes, promises, plans, hardship, contact outcomes), and
+//! what the engine sends out (messages, call-backs, barring and its lifting) becomes what is done
+//! to the customer. [`run`] lives a portfolio through days with the engine acting on it — the
+//! loop the strategy lab measures strategies with.
+
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
+use forbear_core::{AccountId, Channel, ContactAction, SendWindow, Tone};
+use forbear_engine::event::Instalment;
+use forbear_engine::{Engine, Event, EventBody, EventId, OutboxItem, Store, StoreError, Target};
+use forbear_sim::{Action, Customer, Portfolio};
+
+fn id(s: String) -> Option<EventId> {
+    EventId::new(s).ok()
+}
+
+fn noon(c: &Customer, day: NaiveDate) -> DateTime<Utc> {
+    c.profile.zone.at(
+        day,
+        NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN),
+    )
+}
+
+/// The engine's `account_opened` for a simulated customer.
+pub fn account_opened(c: &Customer) -> Option<Event> {
+    let p = &c.profile;
+    Some(Event {
+        id: id(format!("open:{}", p.id))?,
+        account: p.id,
+        at: p.zone.at(p.opened_on, NaiveTime::MIN),
+        body: EventBody::AccountOpened {
+            customer_type: p.customer_type,
+            subscription_type: p.subscription,
+            service_level: p.service_level,
+            product: p.product,
+            parent: p.parent,
+            time_zone: p.zone,
+            other_zones: Vec::new(),
+            language: p.market.language.to_string(),
+            currency: p.market.currency,
+            consent: p.consent.iter().collect(),
+            name: None,
+        },
+    })
+}
+
+/// What the engine learns of one simulator event (nothing for the simulator's own
+/// bookkeeping: a promise settled, churn).
+pub fn engine_event(c: &Customer, e: &forbear_sim::Event) -> Option<Event> {
+    use forbear_sim::Event as S;
+    let account = c.profile.id;
+    let currency = c.profile.market.currency;
+    let (key, at, body) = match e {
+        S::InvoiceIssued {
+            invoice_id,
+            service_id,
+            amount,
+            issued_on,
+            due_on,
+        } => (
+            format!("invoice:{invoice_id}"),
+            c.profile.zone.at(*issued_on, NaiveTime::MIN),
+            EventBody::InvoiceIssued {
+                invoice: forbear_core::InvoiceId::new(*invoice_id).ok()?,
+                service: forbear_core::ServiceId::new(*service_id).ok()?,
+                amount_minor: *amount,
+                currency,
+                due_on: *due_on,
+            },
+        ),
+        S::PaymentReceived {
+            payment_id,
+            invoice_id,
+            at,
+            amount,
+            ..
+        } => (
+            format!("payment:{payment_id}"),
+            *at,
+            EventBody::PaymentReceived {
+                payment: forbear_core::PaymentId::new(*payment_id).ok()?,
+                invoice: invoice_id.and_then(|i| forbear_core::InvoiceId::new(i).ok()),
+                amount_minor: *amount,
+                currency,
+                via: None,
+            },
+        ),
+        S::PaymentReversed { payment_id, on } => (
+            format!("payment:{payment_id}:reversed"),
+            noon(c, *on),
+            EventBody::PaymentReversed {
+                payment: forbear_core::PaymentId::new(*payment_id).ok()?,
+            },
+        ),
+        S::DisputeOpened {
+            dispute_id,
+            invoice_id,
+            amount,
+            on,
+            ..
+        } => (
+            format!("dispute:{dispute_id}"),
+            noon(c, *on),
+            EventBody::DisputeOpened {
+                dispute: forbear_core::DisputeId::new(*dispute_id).ok()?,
+                invoice: forbear_core::InvoiceId::new(*invoice_id).ok()?,
+                amount_minor: *amount,
+                by: Some("customer".into()),
+            },
+        ),
+        S::DisputeResolved {
+            dispute_id,
+            upheld,
+            on,
+        } => (
+            format!("dispute:{dispute_id}:resolved"),
+            noon(c, *on) + chrono::Duration::minutes(1),
+            EventBody::DisputeResolved {
+                dispute: forbear_core::DisputeId::new(*dispute_id).ok()?,
+                upheld: *upheld,
+                by: Some("billing".into()),
+                note: None,
+            },
+        ),
+        S::Contacted(o) => (
+            format!("contact:{account}:{}:outcome", o.at.timestamp_micros()),
+            o.at + chrono::Duration::minutes(1),
+            EventBody::ContactOutcome {
+                channel: o.action.channel,
+                conversation: o.conversation,
+                opted_out: o.opted_out,
+                complaint: o.complaint,
+                result: None,
+                item: None,
+            },
+        ),
+        S::PromiseMade {
+            promise_id,
+            amount,
+            made_on,
+            due_on,
+            ..
+        } => (
+            format!("promise:{promise_id}"),
+            noon(c, *made_on),
+            EventBody::PromiseMade {
+                promise: forbear_core::PromiseId::new(*promise_id).ok()?,
+                amount_minor: *amount,
+                due_on: *due_on,
+                by: Some("customer".into()),
+            },
+        ),
+        S::HardshipDeclared { on, reason } => (
+            format!("hardship:{account}:{on}"),
+            noon(c, *on),
+            EventBody::HardshipDeclared {
+                reason: (*reason).to_string(),
+                review_on: None,
+                by: Some("customer".into()),
+            },
+        ),
+        S::PlanAccepted { on, schedule, .. } => (
+            format!("plan:{account}:{on}"),
+            noon(c, *on) + chrono::Duration::minutes(2),
+            EventBody::PlanAgreed {
+                plan: format!("plan-{on}"),
+                instalments: schedule
+                    .iter()
+                    .map(|(d, a)| Instalment {
+                        due_on: *d,
+                        amount_minor: *a,
+                    })
+                    .collect(),
+                by: Some("customer".into()),
+            },
+        ),
+        S::PromiseSettled { .. } | S::Churned { .. } => return None,
+    };
+    Some(Event {
+        id: id(key)?,
+        account,
+        at,
+        body,
+    })
+}
+
+/// What an outbox item does to the customer on `day` (their local date): a message or a
+/// call sent that day (an agent's call offers a plan within policy, as its talking points
+/// say), barring and its lifting; nothing for the rest.
+pub fn sim_actions(c: &Customer, day: NaiveDate, item: &OutboxItem) -> Vec<Action> {
+    let mut out: Vec<Action> = sim_action(c, day, item).into_iter().collect();
+    if item.target == Target::Queue && item.kind == "call_back" && !out.is_empty() {
+        out.push(Action::OfferPlan { instalments: 3 });
+    }
+    out
+}
+
+fn sim_action(c: &Customer, day: NaiveDate, item: &OutboxItem) -> Option<Action> {
+    let p: serde_json::Value = serde_json::from_str(&item.payload).ok()?;
+    match (item.target, item.kind.as_str()) {
+        (Target::Channel, "message") | (Target::Queue, "call_back") => {
+            let channel = Channel::parse(p["channel"].as_str()?).ok()?;
+            let tone = Tone::parse(p["tone"].as_str()?).ok()?;
+            let at: DateTime<Utc> = p["send_at_utc"].as_str()?.parse().ok()?;
+            let local = c.profile.zone.local(at);
+            if local.date() != day {
+                return None;
+            }
+            let window = SendWindow::containing(local.time())?;
+            Some(Action::Contact {
+                action: ContactAction {
+                    channel,
+                    window,
+                    tone,
+                },
+                at,
+            })
+        }
+        (Target::Billing, "soft_bar" | "hard_bar" | "disconnect") => Some(Action::Bar),
+        (Target::Billing, "lift_barring" | "reconnect") => Some(Action::Unbar),
+        _ => None,
+    }
+}
+
+/// Whether an item is a contact to send on a later local day than `day`.
+fn later(c: &Customer, day: NaiveDate, item: &OutboxItem) -> bool {
+    let Ok(p) = serde_json::from_str::<serde_json::Value>(&item.payload) else {
+        return false;
+    };
+    p["send_at_utc"]
+        .as_str()
+        .and_then(|t| t.parse::<DateTime<Utc>>().ok())
+        .is_some_and(|at| c.profile.zone.local(at).date() > day)
+}
+
+/// What a day of [`run`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Day {
+    /// Simulator events passed to the engine.
+    pub events: u64,
+    /// Actions done to customers.
+    pub actions: u64,
+}
+
+/// Lives `portfolio` through `days` days with `engine` acting on it through `store`: each day
+/// the outbox items due by the day's end are done to the customers (and marked delivered), the
+/// customers live the day, what they did is ingested, and the engine ticks to the day's end
+/// (UTC midnight after the latest local day). `on_day` sees each day.
+pub fn run(
+    portfolio: &mut Portfolio,
+    engine: &Engine,
+    store: &mut dyn Store,
+    days: u32,
+    on_day: &mut dyn FnMut(NaiveDate, Day),
+) -> Result<(), StoreError> {
+    let opened: Vec<Event> = portfolio
+        .customers()
+        .iter()
+        .filter_map(account_opened)
+        .collect();
+    store.ingest(&opened)?;
+    for _ in 0..days {
+        let day = portfolio.today();
+        let Some(next) = day.checked_add_days(Days::new(1)) else {
+            break;
+        };
+        // The end of the day everywhere (14:00 UTC on the next day is midnight at UTC-14); the
+        // contacts the engine schedules for the customers' next local day wait for it.
+        let end = next.and_time(NaiveTime::MIN).and_utc() + chrono::Duration::hours(14);
+        let mut actions: Vec<(AccountId, Action)> = Vec::new();
+        for item in store.outbox_due(end, usize::MAX >> 1)? {
+            let k = usize::try_from(item.account.get() - 1).ok();
+            let Some(c) = k.and_then(|k| portfolio.customers().get(k)) else {
+                continue;
+            };
+            if later(c, day, &item) {
+                continue;
+            }
+            actions.extend(
+                sim_actions(c, day, &item)
+                    .into_iter()
+                    .map(|a| (item.account, a)),
+            );
+            store.outbox_delivered(&item.key, end)?;
+        }
+        let n_actions = actions.len() as u64;
+        let happened = portfolio
+            .step(&actions)
+            .map_err(|e| StoreError::Backend(format!("simulator: {e}")))?;
+        let events: Vec<Event> = happened
+            .iter()
+            .filter_map(|(a, e)| {
+                let k = usize::try_from(a.get() - 1).ok()?;
+                engine_event(portfolio.customers().get(k)?, e)
+            })
+            .collect();
+        store.ingest(&events)?;
+        engine.tick(store, end, 1_000, &mut |_| {})?;
+        on_day(
+            day,
+            Day {
+                events: events.len() as u64,
+                actions: n_actions,
+            },
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use forbear_core::rules::ContactRules;
+    use forbear_engine::{MemoryStore, RuleOfThumb, ScenarioSet, Templates};
+    use std::sync::Arc;
+
+    /// The simulator's customers, facing the engine, take every case path: they promise, agree
+    /// plans, declare hardship and dispute — and the engine judges and follows each.
+    #[test]
+    fn simulated_customers_take_the_case_paths_through_the_engine() {
+        let start = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let mut portfolio =
+            Portfolio::new(2000, 7, &forbear_sim::SegmentMix::default(), start).with_self_service();
+        let engine = Engine::new(
+            ScenarioSet::builtin().unwrap(),
+            ContactRules::default(),
+            Templates::builtin().unwrap(),
+            Arc::new(RuleOfThumb),
+        );
+        let mut store = MemoryStore::new();
+        let (mut events, mut actions) = (0, 0);
+        run(&mut portfolio, &engine, &mut store, 150, &mut |_, d| {
+            events += d.events;
+            actions += d.actions;
+        })
+        .unwrap();
+        assert!(
+            events > 0 && actions > 0,
+            "{events} events, {actions} actions"
+        );
+        let end = start.and_time(NaiveTime::MIN).and_utc() + chrono::Duration::days(151);
+        let r = engine.report(&mut store, end, &mut |_| {}).unwrap();
+        assert!(r.promises.made > 0, "{r:#?}");
+        assert!(r.promises.kept + r.promises.broken > 0, "{r:#?}");
+        assert!(r.plans.made > 0, "{r:#?}");
+        assert!(
+            r.plans.made > r.plans.refused,
+            "some plans admitted: {r:#?}"
+        );
+        assert!(!r.hardship_by_reason.is_empty(), "{r:#?}");
+        assert!(r.disputes.opened > 0, "{r:#?}");
+    }
+}
