@@ -1036,3 +1036,81 @@ fn the_engine_asks_the_service_for_recommendations() {
         "{by_service} contacts chosen by the service"
     );
 }
+
+/// The blacklist flag the dunning engine sets goes to the CRM (an outbound effect) and the
+/// eligibility decision reads it: the blacklisted account gets prepaid by the blacklist rule;
+/// once the engine lifts the flag (the account cured), the rule no longer applies.
+#[test]
+fn eligibility_reads_the_blacklist_the_engine_sets_and_lifts() {
+    use forbear_engine::{Engine, RuleOfThumb, ScenarioSet, Templates};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/engine.db", dir.path().display());
+    let engine = Engine::new(
+        ScenarioSet::builtin().unwrap(),
+        forbear_core::rules::ContactRules::default(),
+        Templates::builtin().unwrap(),
+        Arc::new(RuleOfThumb),
+    );
+    let ago = |days: i64| chrono::Utc::now() - chrono::Duration::days(days);
+    let events: Vec<forbear_engine::Event> = serde_json::from_value(serde_json::json!([
+        {"id":"open:77","account":77,"at":ago(120),"type":"account_opened","customer_type":"consumer","subscription_type":"postpaid","service_level":"standard","product":"mobile","time_zone":"Europe/Madrid","language":"en","currency":"EUR","consent":["sms","email"]},
+        {"id":"inv:77","account":77,"at":ago(100),"type":"invoice_issued","invoice":7700,"service":770,"amount_minor":4500,"currency":"EUR","due_on":ago(80).date_naive()}
+    ]))
+    .unwrap();
+    let mut store = forbear_store::open(&url).unwrap();
+    store.ingest(&events).unwrap();
+    engine
+        .tick(store.as_mut(), chrono::Utc::now(), 100, &mut |_| {})
+        .unwrap();
+    let crm: Vec<_> = store
+        .outbox_of(forbear_engine::Target::Crm)
+        .unwrap()
+        .into_iter()
+        .map(|o| o.kind)
+        .collect();
+    assert_eq!(crm, vec!["blacklist"], "the CRM is told");
+
+    let svc = start(|_| {});
+    let crm = Arc::new(forbear_daemon::crm::EngineCrm::new(
+        forbear_store::open(&url).unwrap(),
+    ));
+    assert!(svc.running.as_ref().unwrap().state.set_crm(crm));
+    let c = svc.client(Some(SCORER));
+    let ask = |id: &str| {
+        svc.block(c.eligibility(&EligibilityRequest {
+            account_id: AccountRef(id.into()),
+            account: Some(account()),
+            ..EligibilityRequest::default()
+        }))
+        .unwrap()
+    };
+    let e = ask("77");
+    assert_eq!(
+        (e.decision.as_str(), e.rule.as_str()),
+        ("prepaid", "blacklisted"),
+        "{e:?}"
+    );
+    assert_ne!(
+        ask("78").rule,
+        "blacklisted",
+        "an account the engine does not know"
+    );
+
+    // Paid: the engine cures the account and lifts the flag; eligibility reads it lifted.
+    let pay: Vec<forbear_engine::Event> = serde_json::from_value(serde_json::json!([
+        {"id":"pay:77","account":77,"at":ago(1),"type":"payment_received","payment":1,"amount_minor":4500,"currency":"EUR"}
+    ]))
+    .unwrap();
+    store.ingest(&pay).unwrap();
+    engine
+        .tick(store.as_mut(), chrono::Utc::now(), 100, &mut |_| {})
+        .unwrap();
+    assert!(
+        store
+            .outbox_of(forbear_engine::Target::Crm)
+            .unwrap()
+            .iter()
+            .any(|o| o.kind == "remove_blacklist")
+    );
+    assert_ne!(ask("77").rule, "blacklisted");
+}

@@ -51,6 +51,10 @@ pub struct RunArgs {
     /// Log as JSON lines.
     #[arg(long)]
     json_logs: bool,
+    /// The dunning engine's store: eligibility reads the CRM flags the engine set (blacklist,
+    /// write-off) of numeric account ids from it.
+    #[arg(long, env = "FORBEAR_ENGINE_STORE")]
+    engine_store: Option<String>,
 }
 
 impl Args {
@@ -145,6 +149,13 @@ fn serve(a: &RunArgs) -> Result<ExitCode> {
         .map(|k| format!("{} ({})", k.name, k.role.as_str()))
         .collect::<Vec<_>>();
     let state = forbear_serve::state(config).context("starting the service")?;
+    if let Some(url) = &a.engine_store {
+        let store = forbear_store::open(url).with_context(|| format!("engine store {url}"))?;
+        state.set_crm(std::sync::Arc::new(forbear_daemon::crm::EngineCrm::new(
+            store,
+        )));
+        tracing::info!(store = %url, "eligibility reads the engine's CRM flags");
+    }
     let snap = state.snapshot();
     for m in snap.infos() {
         tracing::info!(model = %m.name, version = %m.version, kind = %m.kind, "serving");

@@ -8,6 +8,7 @@
 //! seconds ([`SimulatedClock`]).
 
 pub mod api;
+pub mod crm;
 pub mod delivery;
 pub mod service;
 

@@ -155,12 +155,15 @@ impl Engine {
         let at = claimed
             .evaluated_at
             .map_or(claimed.due, |e| e.max(claimed.due));
-        let state = AccountState::replay(claimed.account, &claimed.events, Some(at));
+        // Stores keep microseconds: an event of the same microsecond as `at` (a library
+        // caller's nanosecond time) is seen now, not left as a wake-up that never passes.
+        let seen = at + chrono::Duration::nanoseconds(999);
+        let state = AccountState::replay(claimed.account, &claimed.events, Some(seen));
         let d = decide(&state, at, self.context());
         let next_event = claimed
             .events
             .iter()
-            .filter(|e| e.at > at)
+            .filter(|e| e.at > seen)
             .map(|e| e.at)
             .min();
         let next_wake = match (d.next_wake, next_event) {

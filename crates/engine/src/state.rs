@@ -241,6 +241,8 @@ pub struct Case {
     pub executed: Vec<(String, DateTime<Utc>)>,
     /// Measures in force.
     pub measures: Vec<Measure>,
+    /// When the debt was written off.
+    pub written_off_at: Option<DateTime<Utc>>,
 }
 
 impl Case {
@@ -738,6 +740,7 @@ impl AccountState {
                 done: BTreeMap::new(),
                 executed: Vec::new(),
                 measures: Vec::new(),
+                written_off_at: None,
             }),
             EventBody::StepExecuted {
                 case,
@@ -765,6 +768,9 @@ impl AccountState {
                 };
                 k.done.insert(step.clone(), at);
                 k.executed.push((step.clone(), at));
+                if *action == ActionKind::WriteOff {
+                    k.written_off_at = Some(at);
+                }
                 add_measures(
                     k,
                     *action,
@@ -1014,6 +1020,23 @@ impl AccountState {
                 && self.local_date(h.at) <= day
                 && h.until.is_some_and(|u| u >= day)
         })
+    }
+
+    /// The CRM flags the engine set: blacklisted (a blacklist measure in force in any case,
+    /// closed ones included when the policy kept it), and days since a write-off still in force.
+    pub fn crm_flags(&self, now: DateTime<Utc>) -> (bool, Option<u32>) {
+        let blacklisted = self
+            .cases
+            .iter()
+            .any(|c| c.measures.contains(&Measure::Blacklist));
+        let written_off = self
+            .cases
+            .iter()
+            .filter(|c| c.measures.contains(&Measure::WriteOff))
+            .filter_map(|c| c.written_off_at)
+            .max()
+            .map(|at| u32::try_from((now - at).num_days().max(0)).unwrap_or(u32::MAX));
+        (blacklisted, written_off)
     }
 
     /// Broken promises so far.

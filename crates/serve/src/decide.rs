@@ -302,12 +302,28 @@ pub fn eligibility(
         .iter()
         .map(|r| format!("{}: {}", r.code, r.text))
         .collect();
+    // The engine's CRM flags, when the service reads its store: the blacklist flag set (and
+    // lifted) by dunning, and a write-off.
+    let crm = state.crm_flags(&req.account_id.0).map_err(|e| {
+        Problem::new(
+            503,
+            "crm-unavailable",
+            "The CRM flags cannot be read",
+            format!("the engine store failed: {e}"),
+        )
+    })?;
     let applicant = Applicant {
         account_id: req.account_id.numeric(),
         customer_type: customer_type.as_str().to_owned(),
         tenure_months: tenure,
-        blacklisted: req.blacklisted,
-        days_since_write_off: req.days_since_write_off,
+        blacklisted: req.blacklisted || crm.is_some_and(|f| f.blacklisted),
+        days_since_write_off: match (
+            req.days_since_write_off,
+            crm.and_then(|f| f.days_since_write_off),
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        },
     };
     let outcome = policy.decide(&applicant, s.probability, &model_reasons);
     let mut versions = BTreeMap::new();

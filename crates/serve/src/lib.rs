@@ -30,7 +30,7 @@ pub mod routes;
 pub mod state;
 
 pub use config::{ApiKey, Role, ServeConfig};
-pub use state::{AppState, hash_key};
+pub use state::{AppState, CrmFlags, CrmLookup, hash_key};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

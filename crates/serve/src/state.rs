@@ -37,6 +37,24 @@ pub struct AppState {
     instance: u64,
     /// Shutting down: `/readyz` says so.
     pub draining: AtomicBool,
+    crm: std::sync::OnceLock<Arc<dyn CrmLookup>>,
+}
+
+/// What the CRM knows of an account that a credit decision must read: the blacklist flag and
+/// a write-off, as the dunning engine set them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CrmFlags {
+    /// On the blacklist.
+    pub blacklisted: bool,
+    /// Days since the debt was written off, if it was.
+    pub days_since_write_off: Option<u32>,
+}
+
+/// Where eligibility reads an account's CRM flags (the dunning engine's store, wired by the
+/// binary); `None` for an account it does not know.
+pub trait CrmLookup: Send + Sync + std::fmt::Debug {
+    /// The flags of account `id`.
+    fn flags(&self, id: i64) -> Result<Option<CrmFlags>, String>;
 }
 
 fn hex32(s: &str) -> Option<[u8; 32]> {
@@ -90,6 +108,21 @@ impl AppState {
             started_ms: chrono::Utc::now().timestamp_millis(),
             instance: instance & 0xff_ffff,
             draining: AtomicBool::new(false),
+            crm: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Reads CRM flags from `crm` for every eligibility decision on a numeric account id
+    /// (set once, at start).
+    pub fn set_crm(&self, crm: Arc<dyn CrmLookup>) -> bool {
+        self.crm.set(crm).is_ok()
+    }
+
+    /// The CRM flags of an account, when a lookup is wired and knows it.
+    pub fn crm_flags(&self, account: &str) -> Result<Option<CrmFlags>, String> {
+        match (self.crm.get(), account.parse::<i64>()) {
+            (Some(c), Ok(id)) => c.flags(id),
+            _ => Ok(None),
         }
     }
 
