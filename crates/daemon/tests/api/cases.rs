@@ -211,12 +211,67 @@ fn case_flows(a: &App) {
     assert_eq!(r["holds"]["breathing_space"], 1, "{r}");
 }
 
+/// An account long overdue: placed with an agency at 60 days past due and referred to legal at
+/// 90; the agency passes on a payment and returns the case, the lawyer records stages and closes.
+fn agency_and_legal_flows(a: &App) {
+    const OLD: &str = r#"[
+ {"id":"open:2","account":2,"at":"2025-10-01T00:00:00Z","type":"account_opened","customer_type":"consumer","subscription_type":"postpaid","service_level":"standard","product":"mobile","time_zone":"Europe/Madrid","language":"en","currency":"EUR","consent":["sms","email"]},
+ {"id":"inv:2","account":2,"at":"2025-10-20T00:00:00Z","type":"invoice_issued","invoice":20,"service":200,"amount_minor":30000,"currency":"EUR","due_on":"2025-11-15"}
+]"#;
+    let (st, r) = a.call("POST", "/v1/events", Some(OLD), None);
+    assert_eq!(st, 200, "{r}");
+    a.tick(when(1, 12));
+    let act2 = |body: &str| a.call("POST", "/v1/accounts/2/actions", Some(body), None);
+    let (_, c) = a.call("GET", "/v1/accounts/2/case", None, None);
+    let measures = c["case"]["measures_in_force"].to_string();
+    assert!(measures.contains("recoveries-ltd"), "{c}");
+    assert!(measures.contains("a.okafor"), "{c}");
+    let (st, p) = act2(
+        r#"{"action":"agency_payment","by":"b2b-recoveries","payment":501,"amount_minor":5000}"#,
+    );
+    assert_eq!(st, 422, "another agency: {p}");
+    let (st, p) = act2(
+        r#"{"action":"agency_payment","by":"recoveries-ltd","payment":501,"amount_minor":5000}"#,
+    );
+    assert_eq!(st, 201, "{p}");
+    let (st, p) = act2(r#"{"action":"legal_stage","by":"m.lindqvist","stage":"filed"}"#);
+    assert_eq!(st, 422, "not the assigned lawyer: {p}");
+    let (st, p) =
+        act2(r#"{"action":"legal_stage","by":"a.okafor","stage":"notice_sent","cost_minor":1500}"#);
+    assert_eq!(st, 201, "{p}");
+    a.clock.set(when(2, 12));
+    let (st, p) = act2(
+        r#"{"action":"legal_stage","by":"a.okafor","stage":"closed","cost_minor":500,"note":"settled"}"#,
+    );
+    assert_eq!(st, 201, "{p}");
+    let (st, p) = act2(
+        r#"{"action":"agency_report","by":"recoveries-ltd","status":"returned","note":"no contact"}"#,
+    );
+    assert_eq!(st, 201, "{p}");
+    a.tick(when(2, 13));
+    let t = {
+        let (_, t) = a.call("GET", "/v1/accounts/2/timeline", None, None);
+        t.to_string()
+    };
+    assert!(t.contains("returned by agency recoveries-ltd"), "{t}");
+    assert!(t.contains("the legal case was closed"), "{t}");
+    let (_, r) = a.call("GET", "/v1/reports/cases", None, None);
+    assert_eq!(r["agencies"]["recoveries-ltd"]["placed"], 1, "{r}");
+    assert_eq!(
+        r["agencies"]["recoveries-ltd"]["recovered_amount"]["EUR"], 5000,
+        "{r}"
+    );
+    assert_eq!(r["lawyers"]["a.okafor"]["closed"], 1, "{r}");
+    assert_eq!(r["lawyers"]["a.okafor"]["costs"]["EUR"], 2000, "{r}");
+}
+
 #[test]
 fn cases_through_the_api_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/cases.db", dir.path().display());
     let a = app_on(dir, url, None);
     case_flows(&a);
+    agency_and_legal_flows(&a);
 }
 
 #[test]
@@ -233,7 +288,10 @@ fn cases_through_the_api_on_postgres() {
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{sep}schema={schema}");
     let a = app_on(tempfile::tempdir().unwrap(), url, None);
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case_flows(&a)));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        case_flows(&a);
+        agency_and_legal_flows(&a);
+    }));
     drop(a);
     c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
         .unwrap();
