@@ -183,12 +183,17 @@ fn crash_safety(store_a: &str, store_b: &str) {
             .spawn()
             .unwrap()
     };
-    // Twelve runs killed at random points within the clean run's duration (a run that finishes
-    // first is simply done), then one run to the end.
-    for _ in 0..12 {
+    // Twelve runs killed within the clean run's duration — the first three early, so that at
+    // least three die mid-way however fast the rest goes, the others at random points (a run
+    // that finishes first is simply done) — then one run to the end.
+    for i in 0..12 {
         let mut child = spawn();
-        let deadline =
-            Instant::now() + Duration::from_secs_f64(clean_secs * rng.uniform(0.03, 0.6));
+        let share = if i < 3 {
+            0.04 * f64::from(i + 1)
+        } else {
+            rng.uniform(0.03, 0.6)
+        };
+        let deadline = Instant::now() + Duration::from_secs_f64(clean_secs * share);
         loop {
             if let Some(status) = child.try_wait().unwrap() {
                 assert!(status.success(), "tick failed after {kills} kills");

@@ -508,6 +508,9 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
             if r.stored == 0 {
                 bail!("account {account}: this {kind} is already recorded");
             }
+            for key in &p.closes {
+                s.work_done(id, key, at)?;
+            }
             println!("account {account}: {kind} recorded at {at} — {}", p.detail);
             Ok(ExitCode::SUCCESS)
         }

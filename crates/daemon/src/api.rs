@@ -263,7 +263,17 @@ async fn act(
         }
     }
     let (eid, kind) = (ev.id.to_string(), ev.body.kind());
-    let r = blocking(&st.store, move |s| s.ingest(&[ev]).map_err(internal)).await?;
+    let closes = prepared.closes;
+    let r = blocking(&st.store, move |s| {
+        let r = s.ingest(&[ev]).map_err(internal)?;
+        if r.stored > 0 {
+            for key in &closes {
+                s.work_done(id, key, now).map_err(internal)?;
+            }
+        }
+        Ok(r)
+    })
+    .await?;
     if r.stored == 0 {
         return Err(ApiError::from(Problem::new(
             409,

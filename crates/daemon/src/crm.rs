@@ -1,5 +1,6 @@
 //! The CRM flags the engine sets (the blacklist, a write-off), read from its store for the
-//! inference service's eligibility decisions (`forbear serve --engine-store`).
+//! inference service's eligibility decisions (`forbear serve --engine-store`). The store is
+//! synchronous: the service calls it off its async workers (`spawn_blocking`).
 
 use forbear_core::AccountId;
 use forbear_engine::{AccountState, Store};
@@ -30,7 +31,7 @@ impl CrmLookup for EngineCrm {
         let events = self
             .0
             .lock()
-            .map_err(|_| "engine store lock poisoned".to_string())?
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .events(account)
             .map_err(|e| e.to_string())?;
         if events.is_empty() {

@@ -161,10 +161,27 @@ pub enum Measure {
         channel: forbear_core::Channel,
         /// Its tone.
         tone: forbear_core::Tone,
+        /// The case's purpose (`promise:7:reminder`, …) when a case sent it rather than a
+        /// scenario step: a promise or plan in force does not withdraw it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        purpose: Option<String>,
     },
 }
 
 impl Measure {
+    /// Whether `other` (a measure as a reversal names it) is this measure: placements and
+    /// referrals by agency and lawyer only (logs written before they carried their time and
+    /// lawyer name them without).
+    pub fn is(&self, other: &Measure) -> bool {
+        match (self, other) {
+            (Measure::Agency { agency: a, .. }, Measure::Agency { agency: b, .. }) => a == b,
+            (Measure::Legal { lawyer: a }, Measure::Legal { lawyer: b }) => {
+                a.is_none() || b.is_none() || a == b
+            }
+            _ => self == other,
+        }
+    }
+
     /// What undoing it is called on the timeline and in the effect sent.
     pub fn reversal(&self) -> &'static str {
         match self {

@@ -437,9 +437,16 @@ impl Work<'_> {
                     send_at,
                     channel,
                     tone,
+                    purpose,
                     ..
                 } if *send_at > self.now => {
-                    let broken = match holds.waiting() {
+                    // A case's own contact (a promise reminder, a dispute's notice) is what a
+                    // promise or a plan calls for: only a pause and the contact rules stop it.
+                    let waiting = match purpose {
+                        Some(_) => holds.paused.as_ref().map(|by| format!("paused by {by}")),
+                        None => holds.waiting(),
+                    };
+                    let broken = match waiting {
                         Some(w) => vec![w],
                         None => self.rules_broken_by_scheduled(*send_at, *channel, *tone, holds),
                     };

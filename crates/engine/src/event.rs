@@ -7,7 +7,7 @@
 //! fold over its log sorted by [`Event::order_key`], so the state depends on the set of events,
 //! not on the order or the number of times they arrived, and replaying the log rebuilds it.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use forbear_core::{
     AccountId, Channel, Currency, CustomerType, DisputeId, InvoiceId, PaymentId, Product,
     PromiseId, ServiceId, ServiceLevel, SubscriptionType, TimeZone, Tone,
@@ -20,6 +20,12 @@ use crate::action::{ActionKind, Measure};
 /// The largest amount an event may carry, minor units (10^15: sums of any account's
 /// amounts stay far from overflowing).
 pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000_000;
+
+/// How far from its own date an event's dates may lie (ten years).
+pub const MAX_DAYS_AWAY: i64 = 3660;
+
+/// The most instalments a plan may have.
+pub const MAX_INSTALMENTS: usize = 120;
 
 /// The longest event id accepted (ids are keys in the store).
 pub const MAX_EVENT_ID: usize = 200;
@@ -805,6 +811,43 @@ impl Event {
         };
         if !self.at.timestamp_subsec_nanos().is_multiple_of(1000) {
             return bad("at must have at most microsecond precision".into());
+        }
+        if !(1970..=2200).contains(&self.at.year()) {
+            return bad(format!("at {} is not between 1970 and 2200", self.at));
+        }
+        // Dates an event carries lie within ten years of it.
+        let day = self.at.date_naive();
+        let far = |d: &NaiveDate| (*d - day).num_days().abs() > MAX_DAYS_AWAY;
+        let dates: Vec<(&str, &NaiveDate)> = match &self.body {
+            EventBody::InvoiceIssued { due_on, .. } | EventBody::PromiseMade { due_on, .. } => {
+                vec![("due_on", due_on)]
+            }
+            EventBody::PlanAgreed { instalments, .. } => {
+                if instalments.len() > MAX_INSTALMENTS {
+                    return bad(format!(
+                        "a plan has at most {MAX_INSTALMENTS} instalments, got {}",
+                        instalments.len()
+                    ));
+                }
+                instalments
+                    .iter()
+                    .map(|i| ("instalments.due_on", &i.due_on))
+                    .collect()
+            }
+            EventBody::HardshipDeclared {
+                review_on: Some(d), ..
+            } => vec![("review_on", d)],
+            EventBody::StatutoryHold { until: Some(d), .. } => vec![("until", d)],
+            EventBody::GrantApplied {
+                grant: Grant::MoveDueDate { to, .. },
+                ..
+            } => vec![("grant.to", to)],
+            _ => Vec::new(),
+        };
+        if let Some((field, d)) = dates.into_iter().find(|(_, d)| far(d)) {
+            return bad(format!(
+                "{field} {d} is more than {MAX_DAYS_AWAY} days from the event's date {day}"
+            ));
         }
         if let Some((a, b)) = self.id.as_str().split_once('.')
             && !a.is_empty()

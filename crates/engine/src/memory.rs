@@ -182,7 +182,7 @@ impl Store for MemoryStore {
                 r.effect.target == crate::effect::Target::Queue
                     && r.worked.is_none()
                     && !r.cancelled
-                    && r.retry_at <= until
+                    && (r.retry_at <= until || r.attempts > 0)
                     && team.is_none_or(|t| r.effect.payload["team"].as_str() == Some(t))
             })
             .collect();

@@ -177,8 +177,9 @@ pub trait Store: Send {
         limit: usize,
     ) -> Result<Vec<OutboxItem>, StoreError>;
 
-    /// Work-queue items (outbox items for the agents' queues) due by `until` and not yet
-    /// worked, of one team or all, earliest first, at most `limit`.
+    /// Work-queue items (outbox items for the agents' queues) due by `until` (or already
+    /// handed to a queue webhook, whose retries move the due time) and not yet worked, of one
+    /// team or all, earliest first, at most `limit`.
     fn work_items(
         &mut self,
         team: Option<&str>,

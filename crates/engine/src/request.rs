@@ -193,6 +193,44 @@ fn refuse<T>(field: &str, reason: impl Into<String>) -> Result<T, Refusal> {
     })
 }
 
+/// The free texts of an action (who, why, notes, roles), to check before they are stored.
+fn texts(a: &Action) -> Vec<(&'static str, &str)> {
+    let mut v: Vec<(&'static str, &str)> = Vec::new();
+    match a {
+        Action::Pause { by, reason } => {
+            v.extend([("by", by.as_str()), ("reason", reason.as_str())])
+        }
+        Action::Grant {
+            by, role, reason, ..
+        } => v.extend([
+            ("by", by.as_str()),
+            ("role", role.as_str()),
+            ("reason", reason.as_str()),
+        ]),
+        Action::Hardship { by, reason, .. } => {
+            v.extend([("by", by.as_str()), ("reason", reason.as_str())]);
+        }
+        Action::ResolveDispute { by, note, .. }
+        | Action::AgencyReport { by, note, .. }
+        | Action::LegalStage { by, note, .. } => {
+            v.push(("by", by.as_str()));
+            if let Some(n) = note {
+                v.push(("note", n.as_str()));
+            }
+        }
+        Action::Resume { by }
+        | Action::Assign { by, .. }
+        | Action::Promise { by, .. }
+        | Action::Plan { by, .. }
+        | Action::Dispute { by, .. }
+        | Action::EndHardship { by }
+        | Action::StatutoryHold { by, .. }
+        | Action::AgencyPayment { by, .. }
+        | Action::Outcome { by, .. } => v.push(("by", by.as_str())),
+    }
+    v
+}
+
 /// The open case is placed with `agency`.
 fn placed_with(state: &AccountState, agency: &str) -> Result<(), Refusal> {
     let placed = state.open_case().is_some_and(|c| {
@@ -217,6 +255,9 @@ pub struct Prepared {
     pub event: Event,
     /// What the engine will do with it, in words.
     pub detail: String,
+    /// Work-queue items it closes once stored (a resolved dispute's, an ended hardship's
+    /// review).
+    pub closes: Vec<String>,
 }
 
 /// Prepares `action` on the account whose state (at `now`) is `state`.
@@ -251,6 +292,11 @@ pub fn prepare(
     };
     if by.is_empty() || by.len() > 100 {
         return refuse("by", "who acts must be named (1 to 100 characters)");
+    }
+    for (field, text) in texts(&action) {
+        if text.len() > 1000 || text.chars().any(char::is_control) {
+            return refuse(field, "at most 1000 characters, without control characters");
+        }
     }
     let acc = state.account;
     let micros = now.timestamp_micros();
@@ -355,12 +401,28 @@ pub fn prepare(
             let Some(inv) = state.invoices.get(&invoice) else {
                 return refuse("invoice", format!("no invoice {invoice} on the account"));
             };
-            let amount = amount_minor.unwrap_or(inv.amount_minor);
+            // What other disputes of the invoice (open, or upheld and credited) leave.
+            let taken: i64 = state
+                .disputes
+                .values()
+                .filter(|d| d.invoice == invoice && d.resolved.is_none_or(|(upheld, _)| upheld))
+                .map(|d| d.amount_minor)
+                .sum();
+            let free = (inv.amount_minor - taken).max(0);
+            if free == 0 {
+                return refuse(
+                    "invoice",
+                    format!("invoice {invoice} is disputed in full already"),
+                );
+            }
+            let amount = amount_minor.unwrap_or(free);
             amount_ok("amount_minor", amount)?;
-            if amount > inv.amount_minor {
+            if amount > free {
                 return refuse(
                     "amount_minor",
-                    format!("{amount} is more than the invoice's {}", inv.amount_minor),
+                    format!(
+                        "{amount} is more than the {free} of invoice {invoice} not already disputed"
+                    ),
                 );
             }
             let n = state.disputes.keys().map(|d| d.get()).max().unwrap_or(0) + 1;
@@ -622,6 +684,28 @@ pub fn prepare(
     })?;
     let mut next = state.clone();
     next.apply(&event);
+    let closes: Vec<String> = match &event.body {
+        EventBody::DisputeResolved { dispute, .. } => state
+            .disputes
+            .get(dispute)
+            .and_then(|d| d.item.clone())
+            .into_iter()
+            .collect(),
+        EventBody::HardshipEnded => state
+            .hardship
+            .as_ref()
+            .map(|h| format!("hardship-review:{}:", h.since.timestamp_micros()))
+            .map(|prefix| {
+                state
+                    .work
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(&prefix))
+                    .filter_map(|(_, (_, _, key))| key.clone())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
     let detail = if next.requests.contains_key(&event.id) {
         match admission(&next, set, &event.id) {
             Ok(a) => a.detail,
@@ -630,5 +714,9 @@ pub fn prepare(
     } else {
         detail
     };
-    Ok(Prepared { event, detail })
+    Ok(Prepared {
+        event,
+        detail,
+        closes,
+    })
 }

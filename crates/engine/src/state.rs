@@ -89,6 +89,8 @@ pub struct Dispute {
     pub assigned: Option<(String, NaiveDate)>,
     /// The credit note issued (upheld), minor units.
     pub credited_minor: Option<i64>,
+    /// Its work-queue item (the outbox key).
+    pub item: Option<String>,
 }
 
 /// Where a request (promise, plan, grant, hold) stands.
@@ -156,7 +158,9 @@ impl Plan {
 
     /// The plan's total, minor units.
     pub fn total_minor(&self) -> i64 {
-        self.instalments.iter().map(|i| i.amount_minor).sum()
+        self.instalments
+            .iter()
+            .fold(0i64, |t, i| t.saturating_add(i.amount_minor))
     }
 }
 
@@ -297,8 +301,8 @@ pub struct AccountState {
     pub agency_reports: Vec<(DateTime<Utc>, String, crate::event::AgencyStatus)>,
     /// Legal stages recorded: when, lawyer, stage, cost.
     pub legal_stages: Vec<(DateTime<Utc>, String, crate::event::LegalStage, i64)>,
-    /// Work items queued for agents: key → (team, due).
-    pub work: BTreeMap<String, (String, DateTime<Utc>)>,
+    /// Work items queued for agents: key → (team, due, outbox key).
+    pub work: BTreeMap<String, (String, DateTime<Utc>, Option<String>)>,
     /// Paused by an agent: who and why.
     pub paused: Option<(String, String)>,
     /// Scenario assigned by an agent.
@@ -559,6 +563,7 @@ impl AccountState {
                         resolution: early.map(|(_, _, r)| r),
                         assigned: None,
                         credited_minor: None,
+                        item: None,
                     },
                 );
                 self.triggers.push((TriggerEvent::DisputeOpened, e.at));
@@ -791,8 +796,10 @@ impl AccountState {
             }
             EventBody::ContactBlocked { .. } => {}
             EventBody::MeasureReversed { case, measure, .. } => {
-                if let Some(k) = self.case_mut(*case) {
-                    k.measures.retain(|m| m != measure);
+                if let Some(k) = self.case_mut(*case)
+                    && let Some(i) = k.measures.iter().position(|m| m.is(measure))
+                {
+                    k.measures.remove(i);
                 }
                 if let Measure::PendingContact {
                     send_at, channel, ..
@@ -832,10 +839,11 @@ impl AccountState {
                 dispute,
                 team,
                 due_on,
-                ..
+                effect,
             } => {
                 if let Some(d) = self.disputes.get_mut(dispute) {
                     d.assigned = Some((team.clone(), *due_on));
+                    d.item.clone_from(effect);
                 }
             }
             EventBody::CreditNoteIssued {
@@ -887,9 +895,14 @@ impl AccountState {
                     .push((e.at, lawyer.clone(), *stage, *cost_minor));
             }
             EventBody::WorkQueued {
-                item, team, due_at, ..
+                item,
+                team,
+                due_at,
+                effect,
+                ..
             } => {
-                self.work.insert(item.clone(), (team.clone(), *due_at));
+                self.work
+                    .insert(item.clone(), (team.clone(), *due_at, effect.clone()));
             }
         }
     }
@@ -1126,6 +1139,7 @@ fn add_measures(
         ActionKind::WriteOff => Some(Measure::WriteOff),
         ActionKind::Notify | ActionKind::CallBack => match (contact, effect) {
             (Some(c), Some(key)) if c.send_at > at => Some(Measure::PendingContact {
+                purpose: (!step.contains('/')).then(|| step.to_string()),
                 effect: key.clone(),
                 send_at: c.send_at,
                 channel: c.channel,

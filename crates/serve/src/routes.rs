@@ -196,7 +196,12 @@ async fn eligibility(
     JsonBody(req): JsonBody<EligibilityRequest>,
 ) -> Result<Response, ApiError> {
     let snap = s.snapshot();
-    let d = decide::eligibility(&s, &snap, &req, &rid.0)?;
+    if !s.reads_crm() {
+        let d = decide::eligibility(&s, &snap, &req, &rid.0)?;
+        return Ok(json_with_label(d.json, d.version));
+    }
+    // The CRM flags come from the engine's store: a blocking read, off the async workers.
+    let d = blocking(move || decide::eligibility(&s, &snap, &req, &rid.0)).await??;
     Ok(json_with_label(d.json, d.version))
 }
 

@@ -118,6 +118,11 @@ impl AppState {
         self.crm.set(crm).is_ok()
     }
 
+    /// Whether eligibility reads CRM flags (a blocking lookup).
+    pub fn reads_crm(&self) -> bool {
+        self.crm.get().is_some()
+    }
+
     /// The CRM flags of an account, when a lookup is wired and knows it.
     pub fn crm_flags(&self, account: &str) -> Result<Option<CrmFlags>, String> {
         match (self.crm.get(), account.parse::<i64>()) {

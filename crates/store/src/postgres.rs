@@ -380,7 +380,7 @@ impl Store for PostgresStore {
             .query(
                 "SELECT key, account_id, target, kind, payload, attempts FROM outbox \
                  WHERE target = 'queue' AND worked_us IS NULL AND cancelled_us IS NULL \
-                 AND next_attempt_us <= $1 AND ($2::TEXT IS NULL OR payload::jsonb ->> 'team' = $2) \
+                 AND (next_attempt_us <= $1 OR attempts > 0) AND ($2::TEXT IS NULL OR payload::json ->> 'team' = $2) \
                  ORDER BY next_attempt_us, key LIMIT $3",
                 &[&micros(until), &team, &(limit as i64)],
             )

@@ -284,7 +284,7 @@ impl Store for SqliteStore {
             .prepare_cached(
                 "SELECT key, account_id, target, kind, payload, attempts FROM outbox \
                  WHERE target = 'queue' AND worked_us IS NULL AND cancelled_us IS NULL \
-                 AND next_attempt_us <= ?1 AND (?2 IS NULL OR json_extract(payload, '$.team') = ?2) \
+                 AND (next_attempt_us <= ?1 OR attempts > 0) AND (?2 IS NULL OR json_extract(payload, '$.team') = ?2) \
                  ORDER BY next_attempt_us, key LIMIT ?3",
             )
             .map_err(backend)?;

@@ -107,6 +107,27 @@ fn case_flows(a: &App) {
     assert_eq!(st, 422, "{p}");
     a.tick(when(10, 12));
     assert!(timeline(a).contains("dispute:1:rejected"));
+    // A second dispute, of part of the invoice: resolving it closes its queue item.
+    let (st, p) = act(
+        a,
+        r#"{"action":"dispute","by":"agent:li","invoice":10,"amount_minor":1000}"#,
+    );
+    assert_eq!(st, 201, "{p}");
+    let (st, p) = act(
+        a,
+        r#"{"action":"dispute","by":"agent:li","invoice":10,"amount_minor":4000}"#,
+    );
+    assert_eq!(st, 422, "more than the part not disputed: {p}");
+    a.tick(when(10, 12) + chrono::Duration::minutes(5));
+    let (_, q) = a.call("GET", "/v1/queues/disputes", None, None);
+    assert_eq!(q["items"].as_array().unwrap().len(), 1, "{q}");
+    let (st, p) = act(
+        a,
+        r#"{"action":"resolve_dispute","by":"agent:li","dispute":2,"upheld":true}"#,
+    );
+    assert_eq!(st, 201, "{p}");
+    let (_, q) = a.call("GET", "/v1/queues/disputes", None, None);
+    assert_eq!(q["items"].as_array().unwrap().len(), 0, "{q}");
 
     // A fee waived by an agent within the role's limit; a trainee may grant nothing.
     let waive = |role: &str| {
@@ -207,6 +228,7 @@ fn case_flows(a: &App) {
     assert_eq!(st, 200, "{r}");
     assert_eq!(r["promises"]["broken"], 1, "{r}");
     assert_eq!(r["disputes"]["rejected"], 1, "{r}");
+    assert_eq!(r["disputes"]["credited"]["EUR"], 1000, "{r}");
     assert_eq!(r["hardship_by_reason"]["illness"], 1, "{r}");
     assert_eq!(r["holds"]["breathing_space"], 1, "{r}");
 }

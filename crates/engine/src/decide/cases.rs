@@ -317,7 +317,11 @@ pub fn admission(
                             state.local_date(prev.1.at)
                         ));
                     }
-                    start + Duration::days(i64::from(policy.holds.breathing_space_days) - 1)
+                    start
+                        .checked_add_days(chrono::Days::new(
+                            u64::from(policy.holds.breathing_space_days).saturating_sub(1),
+                        ))
+                        .ok_or_else(|| format!("{start} is out of range"))?
                 }
                 HoldKind::Crisis => {
                     let Some(t) = h.declared_until else {
@@ -328,7 +332,8 @@ pub fn admission(
                     if t < start {
                         return Err(format!("the treatment's last day {t} is before {start}"));
                     }
-                    t + Duration::days(i64::from(policy.holds.crisis_extra_days))
+                    t.checked_add_days(chrono::Days::new(u64::from(policy.holds.crisis_extra_days)))
+                        .ok_or_else(|| format!("the treatment's last day {t} is out of range"))?
                 }
             };
             Ok(Admitted {
@@ -623,9 +628,19 @@ impl Work<'_> {
                     effect: Some(key),
                 });
             }
-            if let Some((true, _)) = d.resolved
-                && d.credited_minor.is_none()
-            {
+            // Credit notes never exceed the invoice: what other upheld disputes of it credited
+            // already is left out.
+            let credit = self.s.invoices.get(&d.invoice).map(|inv| {
+                let credited: i64 = self
+                    .s
+                    .disputes
+                    .iter()
+                    .filter(|(k, o)| **k != id && o.invoice == d.invoice)
+                    .filter_map(|(_, o)| o.credited_minor)
+                    .sum();
+                d.amount_minor.min(inv.amount_minor - credited).max(0)
+            });
+            if let (Some((true, _)), None, Some(credit)) = (d.resolved, d.credited_minor, credit) {
                 let key = self.next_id();
                 self.effect(
                     &key,
@@ -637,13 +652,13 @@ impl Work<'_> {
                         "action": "credit_note",
                         "dispute": id.get(),
                         "invoice": d.invoice.get(),
-                        "amount_minor": d.amount_minor,
+                        "amount_minor": credit,
                         "currency": self.s.profile.as_ref().map(|p| p.currency.as_str()),
                     }),
                 );
                 self.emit(EventBody::CreditNoteIssued {
                     dispute: id,
-                    amount_minor: d.amount_minor,
+                    amount_minor: credit,
                     effect: Some(key),
                 });
             }
@@ -875,6 +890,9 @@ impl Work<'_> {
         let Some(case) = self.s.open_case() else {
             return;
         };
+        if holds.paused.is_some() {
+            return;
+        }
         let (number, opened) = (case.number, case.opened_at);
         let limits = self
             .s
