@@ -69,6 +69,8 @@ struct Work<'a> {
     effects: Vec<Effect>,
     /// Variables a case contact sets for its template (the promised amount and date, …).
     extra_vars: Vec<(&'static str, String)>,
+    /// A step that waits for capacity is tried again then.
+    retry_at: Option<DateTime<Utc>>,
 }
 
 /// Decides what to do for an account at `now`; `state` must be the fold of its log up to `now`.
@@ -81,6 +83,7 @@ pub fn decide(state: &AccountState, now: DateTime<Utc>, cx: Context<'_>) -> Deci
         events: Vec::new(),
         effects: Vec::new(),
         extra_vars: Vec::new(),
+        retry_at: None,
     };
     if w.s.profile.is_some() {
         w.run();
@@ -755,6 +758,36 @@ impl Work<'_> {
                 };
                 let to = match to {
                     Ok(t) => t,
+                    Err(why)
+                        if step.action == ActionKind::LegalReferral && why.contains("capacity") =>
+                    {
+                        // Lawyers full: the referral waits (tried again tomorrow), and whoever
+                        // runs legal hears of it once a day.
+                        self.retry_at = Some(self.midnight(self.today + Duration::days(1)));
+                        let item = format!("legal-capacity:{}", self.today);
+                        if !self.s.work.contains_key(&item) {
+                            let key = self.next_id();
+                            let detail = format!(
+                                "legal referral of case {case} waits: {why}; {} overdue",
+                                self.money(net)
+                            );
+                            self.effect(
+                                &key,
+                                Target::Queue,
+                                "legal_capacity",
+                                self.now,
+                                json!({"account": self.s.account.get(), "team": "legal", "due_at_utc": self.now, "talking_points": [detail.clone()]}),
+                            );
+                            self.emit(EventBody::WorkQueued {
+                                item,
+                                team: "legal".into(),
+                                due_at: self.now,
+                                detail,
+                                effect: Some(key),
+                            });
+                        }
+                        return;
+                    }
                     Err(why) => {
                         self.emit(EventBody::StepSkipped {
                             case,
@@ -1005,7 +1038,7 @@ impl Work<'_> {
     fn next_wake(&self) -> Option<DateTime<Utc>> {
         self.s.profile.as_ref()?;
         let ledger = self.s.ledger(self.today);
-        let mut wakes: Vec<DateTime<Utc>> = Vec::new();
+        let mut wakes: Vec<DateTime<Utc>> = self.retry_at.into_iter().collect();
         self.case_wakes(&mut wakes);
         match self.effective() {
             Some(sc) => {

@@ -17,14 +17,27 @@ use crate::scenario::ScenarioSet;
 use crate::state::AccountState;
 use crate::template::Templates;
 
-/// The engine's configuration and its recommender.
-#[derive(Clone)]
+/// The engine's configuration, its recommender and its desk.
 pub struct Engine {
     scenarios: Arc<ScenarioSet>,
     rules: ContactRules,
     templates: Arc<Templates>,
     recommender: Arc<dyn Recommender>,
     desk: Arc<crate::desk::Desk>,
+}
+
+impl Clone for Engine {
+    /// The same configuration with a desk of its own (read again from its store at its first
+    /// tick): a dry run's engines do not share assignments.
+    fn clone(&self) -> Engine {
+        Engine {
+            scenarios: Arc::clone(&self.scenarios),
+            rules: self.rules.clone(),
+            templates: Arc::clone(&self.templates),
+            recommender: Arc::clone(&self.recommender),
+            desk: Arc::new(crate::desk::Desk::new()),
+        }
+    }
 }
 
 impl std::fmt::Debug for Engine {

@@ -691,6 +691,9 @@ pub enum HoldKind {
     BreathingSpace,
     /// A mental-health crisis hold.
     Crisis,
+    /// Another kind (logs written before kinds were fixed): it lasts until its declared day.
+    #[serde(other)]
+    Other,
 }
 
 impl HoldKind {
@@ -699,6 +702,7 @@ impl HoldKind {
         match self {
             HoldKind::BreathingSpace => "breathing_space",
             HoldKind::Crisis => "crisis",
+            HoldKind::Other => "other",
         }
     }
 }

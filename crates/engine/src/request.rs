@@ -596,19 +596,26 @@ pub fn prepare(
             note,
             ..
         } => {
-            let Some(case) = state.open_case() else {
-                return refuse("action", "no open case");
+            // The latest case referred to legal (a cured case keeps its referral when the
+            // policy does not withdraw it, until the lawyer closes it).
+            let legal = |c: &crate::state::Case| {
+                c.measures.iter().find_map(|m| match m {
+                    crate::action::Measure::Legal { lawyer } => Some(lawyer.clone()),
+                    _ => None,
+                })
             };
-            let lawyer = case.measures.iter().find_map(|m| match m {
-                crate::action::Measure::Legal { lawyer } => Some(lawyer.clone()),
-                _ => None,
-            });
-            match lawyer {
-                None => return refuse("action", "the case is not referred to legal"),
-                Some(Some(l)) if l != by => {
-                    return refuse("by", format!("the case is assigned to {l}, not {by}"));
-                }
-                _ => {}
+            let Some((case, lawyer)) = state
+                .cases
+                .iter()
+                .rev()
+                .find_map(|c| legal(c).map(|l| (c, l)))
+            else {
+                return refuse("action", "the account is not referred to legal");
+            };
+            if let Some(l) = lawyer
+                && l != by
+            {
+                return refuse("by", format!("the case is assigned to {l}, not {by}"));
             }
             if !(0..=MAX_AMOUNT_MINOR).contains(&cost_minor) {
                 return refuse("cost_minor", "must be 0 or positive");

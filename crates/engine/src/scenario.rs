@@ -699,11 +699,16 @@ impl Checker<'_> {
                 }
                 let key = format!("scenario[{i}].step[{j}].agency");
                 match &st.agency {
-                    Some(a) if !cases.agencies.iter().any(|x| x.name == *a) => self.problem(
+                    Some(a)
+                        if !cases.agencies.is_empty()
+                            && !cases.agencies.iter().any(|x| x.name == *a) =>
+                    {
+                        self.problem(
                         raw_sc.span(),
                         &key,
                         format!("agency {a:?} is not one of [[cases.agency]]"),
-                    ),
+                    )
+                    }
                     None if cases.agencies.is_empty() => self.problem(
                         raw_sc.span(),
                         &key,

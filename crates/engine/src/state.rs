@@ -911,6 +911,13 @@ impl AccountState {
     /// not waived, and payments not reversed — payments naming an invoice go to it first, the
     /// rest to the oldest items first.
     pub fn ledger(&self, today: NaiveDate) -> Ledger {
+        self.ledger_as_of(today, None)
+    }
+
+    /// The ledger on `today` from the facts known at `known` (None: all of them) — what a
+    /// request made at `known` is judged on, whenever it is judged.
+    pub fn ledger_as_of(&self, today: NaiveDate, known: Option<DateTime<Utc>>) -> Ledger {
+        let by = |at: DateTime<Utc>| known.is_none_or(|k| at <= k);
         let currency = self.profile.as_ref().map(|p| p.currency);
         let same = |c: Currency| currency.is_none_or(|a| a == c);
         let mut items: Vec<OpenItem> = Vec::new();
@@ -918,14 +925,14 @@ impl AccountState {
         let mut invoices: Vec<(&InvoiceId, &Invoice)> = self
             .invoices
             .iter()
-            .filter(|(_, i)| same(i.currency))
+            .filter(|(_, i)| same(i.currency) && by(i.issued_at))
             .collect();
         invoices.sort_by_key(|(id, i)| (i.due_on, **id));
         for (id, inv) in invoices {
             let upheld: i64 = self
                 .disputes
                 .values()
-                .filter(|d| d.invoice == *id && d.resolved.is_some_and(|(u, _)| u))
+                .filter(|d| d.invoice == *id && d.resolved.is_some_and(|(u, at)| u && by(at)))
                 .map(|d| d.amount_minor)
                 .sum();
             index.insert(*id, items.len());
@@ -963,7 +970,7 @@ impl AccountState {
         let mut pool = goodwill;
         let mut paid = goodwill;
         for p in self.payments.values() {
-            if p.reversed_at.is_some() || !same(p.currency) {
+            if p.reversed_at.is_some_and(by) || !same(p.currency) || !by(p.at) {
                 continue;
             }
             paid += p.amount_minor;
@@ -982,7 +989,7 @@ impl AccountState {
             pool -= take;
         }
         for d in self.disputes.values() {
-            if d.resolved.is_some() {
+            if d.resolved.is_some_and(|(_, at)| by(at)) || !by(d.opened_at) {
                 continue;
             }
             if let Some(i) = items.iter_mut().find(|i| i.invoice == Some(d.invoice)) {

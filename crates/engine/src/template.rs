@@ -17,7 +17,8 @@ use std::fmt::Write as _;
 /// The templates built into the binary.
 pub const DEFAULT_TEMPLATES: &str = include_str!("../scenarios/templates.toml");
 
-/// The purposes of case messages, each with an English template required.
+/// The purposes of case messages (a set without one falls back to the dunning template of the
+/// channel and tone).
 pub const PURPOSES: [&str; 2] = ["promise_reminder", "dispute_rejected"];
 
 /// The variables a template may use.
@@ -118,11 +119,6 @@ impl Templates {
                 return Err(err(format!("{key}: empty language")));
             }
             check_vars(key, t).map_err(err)?;
-        }
-        for p in PURPOSES {
-            if !by_key.contains_key(&format!("{p}.en")) {
-                return Err(err(format!("no English template {p}.en to fall back on")));
-            }
         }
         for c in Channel::ALL {
             for t in Tone::ALL {

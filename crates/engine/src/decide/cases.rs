@@ -53,7 +53,7 @@ pub fn admission(
         None => return Err(format!("no request {request} on the account")),
     };
     let today = state.local_date(made);
-    let ledger = state.ledger(today);
+    let ledger = state.ledger_as_of(today, Some(made));
     let (_, overdue) = ledger.exposure(today, 1);
     let admitted = |detail: String| {
         Ok(Admitted {
@@ -323,6 +323,9 @@ pub fn admission(
                         ))
                         .ok_or_else(|| format!("{start} is out of range"))?
                 }
+                HoldKind::Other => h.declared_until.filter(|t| *t >= start).ok_or_else(|| {
+                    "a hold of another kind names its last day (until)".to_string()
+                })?,
                 HoldKind::Crisis => {
                     let Some(t) = h.declared_until else {
                         return Err(
@@ -456,11 +459,37 @@ impl Work<'_> {
     /// Case work before dunning: requests judged, disputes assigned and credited, promises and
     /// plans followed.
     pub(super) fn case_work(&mut self) {
-        self.admit_requests();
-        self.disputes();
+        // Promises and plans are settled first: a request is judged with them up to date.
         self.follow_promises();
         self.follow_plans();
+        self.admit_requests();
+        self.disputes();
         self.hardship_review();
+        self.close_legal();
+    }
+
+    /// A referral kept on a cured case (the policy does not withdraw legal on cure) ends when
+    /// its lawyer closes it (open cases do this in `revise`).
+    fn close_legal(&mut self) {
+        let stages = &self.s.legal_stages;
+        let mut done: Vec<(u32, Measure)> = Vec::new();
+        for c in self.s.cases.iter().filter(|c| !c.is_open()) {
+            for m in &c.measures {
+                if let Measure::Legal { lawyer } = m
+                    && stages.iter().any(|(at, l, st, _)| {
+                        *at >= c.opened_at
+                            && *st == crate::event::LegalStage::Closed
+                            && lawyer.as_ref().is_none_or(|x| x == l)
+                    })
+                {
+                    done.push((c.number, m.clone()));
+                }
+            }
+        }
+        for (case, m) in done {
+            let why = "the legal case was closed".to_string();
+            self.undo(case, m, &why, &why);
+        }
     }
 
     fn admit_requests(&mut self) {

@@ -565,7 +565,7 @@ fn hardship_without_a_review_date_is_reviewed_after_the_policy_period() {
     let t = decisions(&mut store, 11);
     assert!(has(&t, "work_queued"), "{t:#?}");
     let s = state(&mut store, 11);
-    let (team, due) = s.work.values().next().unwrap();
+    let (team, due, _) = s.work.values().next().unwrap();
     assert_eq!(team, "hardship");
     // 09:00 in Madrid (UTC+1 in March... UTC+2 from March 29th) on day 42.
     assert_eq!(s.local_date(*due), day(42));
@@ -810,4 +810,111 @@ fn the_report_counts_disputes_promises_plans_hardship_and_grants() {
     assert_eq!((r.disputes.opened, r.disputes.open), (1, 1));
     assert_eq!(r.disputes.open_amount["EUR"], 1000);
     assert_eq!(r.grants_refused, 1);
+}
+
+#[test]
+fn a_promise_reminder_is_not_withdrawn_by_the_promise_it_serves() {
+    let e = engine();
+    let mut store = MemoryStore::new();
+    overdue_account(&e, &mut store, 60, 12);
+    run(&e, &mut store, &[promise(60, 1, 3000, 18, 12)], at(17));
+    // A partial payment early on the reminder's day makes the engine look again before 10:00.
+    let early = at(17) - Duration::hours(5);
+    run(
+        &e,
+        &mut store,
+        &[payment(60, 1, None, 500, early)],
+        at(17) + Duration::hours(3),
+    );
+    let t = decisions(&mut store, 60);
+    assert!(has(&t, "executed promise:1:reminder"), "{t:#?}");
+    assert!(!has(&t, "reversed cancel_contact"), "{t:#?}");
+}
+
+#[test]
+fn credit_notes_never_exceed_the_invoice() {
+    let e = engine();
+    let mut store = MemoryStore::new();
+    overdue_account(&e, &mut store, 61, 12);
+    let dispute = |id: i64| {
+        [
+            ev(
+                &format!("d{id}"),
+                61,
+                at(12),
+                EventBody::DisputeOpened {
+                    dispute: DisputeId::new(id).unwrap(),
+                    invoice: InvoiceId::new(6100).unwrap(),
+                    amount_minor: 3000,
+                    by: None,
+                },
+            ),
+            ev(
+                &format!("d{id}:r"),
+                61,
+                at(13),
+                EventBody::DisputeResolved {
+                    dispute: DisputeId::new(id).unwrap(),
+                    upheld: true,
+                    by: None,
+                    note: None,
+                },
+            ),
+        ]
+    };
+    let events: Vec<Event> = dispute(1).into_iter().chain(dispute(2)).collect();
+    run(&e, &mut store, &events, at(14));
+    let s = state(&mut store, 61);
+    let credited: i64 = s.disputes.values().filter_map(|d| d.credited_minor).sum();
+    assert_eq!(credited, 3000, "one invoice of 30.00 is credited once");
+}
+
+#[test]
+fn a_legal_referral_waits_for_a_lawyer_with_room() {
+    let text = forbear_engine::scenario::DEFAULT_SCENARIOS
+        .replace("capacity = 40", "capacity = 1")
+        .replace("capacity = 60", "capacity = 1");
+    let e = engine_with(&text);
+    let mut store = MemoryStore::new();
+    for a in [70, 71, 72] {
+        big_account(&e, &mut store, a, 30_000, 105);
+    }
+    let t = decisions(&mut store, 72);
+    assert!(!has(&t, "legal_referral"), "{t:#?}");
+    assert!(has(&t, "work_queued"), "the legal team hears of it: {t:#?}");
+    assert!(!has(&t, "skipped standard/legal"), "{t:#?}");
+    // The first lawyer closes a case: the waiting referral goes to them the next day.
+    let lawyer = |store: &mut MemoryStore, a: i64| {
+        state(store, a).open_case().and_then(|c| {
+            c.measures.iter().find_map(|m| match m {
+                forbear_engine::Measure::Legal { lawyer } => lawyer.clone(),
+                _ => None,
+            })
+        })
+    };
+    let l70 = lawyer(&mut store, 70).unwrap();
+    act(
+        &mut store,
+        70,
+        at(106),
+        &format!(r#"{{"action":"legal_stage","by":"{l70}","stage":"closed"}}"#),
+    )
+    .unwrap();
+    run(&e, &mut store, &[], at(108));
+    assert_eq!(lawyer(&mut store, 72), Some(l70));
+}
+
+#[test]
+fn holds_of_kinds_from_older_logs_still_load() {
+    let e: Event = serde_json::from_str(
+        r#"{"id":"h","account":1,"at":"2026-03-01T10:00:00Z","type":"statutory_hold","kind":"debt_respite","until":"2026-04-01"}"#,
+    )
+    .unwrap();
+    assert!(matches!(
+        e.body,
+        EventBody::StatutoryHold {
+            kind: HoldKind::Other,
+            ..
+        }
+    ));
 }
