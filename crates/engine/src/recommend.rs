@@ -80,9 +80,12 @@ pub fn history(s: &AccountState) -> Option<AccountHistory> {
                 opted_out: s.opted_out.contains(c.channel),
             })
             .collect(),
+        // Promises the policy refused never ran; the rest (kept, broken, open) are the
+        // features' promise history — broken promises raise the risk.
         promises: s
             .promises
             .values()
+            .filter(|x| x.standing != crate::state::Standing::Refused)
             .map(|x| PromiseRecord {
                 made_on: local(x.made_at),
                 due_on: x.due_on,
