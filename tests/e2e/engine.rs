@@ -374,6 +374,37 @@ fn a_portfolio_runs_with_recommendations_and_undoes_itself() {
         "{t}"
     );
     assert!(t.contains("payment"), "{t}");
+
+    // The case tools through the binary: the account's case file, a work queue, the report.
+    let o = forbear(&["engine", "case-file", "--store", &store, "--html", &account]);
+    let (html, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        html.contains(&format!("Case file — account {account}")),
+        "{html}"
+    );
+    let o = forbear(&["engine", "queue", "--store", &store, "all", "--json"]);
+    let (q, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let q: serde_json::Value = serde_json::from_str(q.trim()).unwrap();
+    assert!(q.as_array().is_some_and(|a| !a.is_empty()), "{q}");
+    assert!(
+        q[0]["talking_points"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty()),
+        "{q}"
+    );
+    let o = forbear(&["engine", "report", "--store", &store, "--json"]);
+    let (r, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let r: serde_json::Value = serde_json::from_str(r.trim()).unwrap();
+    assert!(
+        r["agencies"]["recoveries-ltd"]["placed"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0,
+        "{r}"
+    );
 }
 
 /// Replaying an account's log rebuilds its state exactly, whatever the order and however many

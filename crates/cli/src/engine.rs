@@ -150,6 +150,20 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// A team's work queue (`all` for every team): open call-backs, disputes and reviews due
+    /// by the engine's clock, with the customer's local time, tone and talking points.
+    Queue {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The team.
+        team: String,
+        /// At most this many items.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The case report of the store: disputes and bad debt, promises, plans, hardship and
     /// holds, grants, agency and lawyer performance.
     Report {
@@ -390,6 +404,52 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
                     eprintln!("case file of account {account} written to {}", p.display());
                 }
                 None => println!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Queue {
+            store,
+            team,
+            limit,
+            json,
+        } => {
+            if !(1..=1000).contains(&limit) {
+                bail!("--limit is 1 to 1000, got {limit}");
+            }
+            let mut s = open(&store)?;
+            let until = s.clock()?.unwrap_or_else(Utc::now);
+            let team = (team != "all").then_some(team);
+            let items = s.work_items(team.as_deref(), until, limit)?;
+            let rows: Vec<serde_json::Value> = items
+                .iter()
+                .map(|i| {
+                    let p: serde_json::Value = serde_json::from_str(&i.payload).unwrap_or_default();
+                    serde_json::json!({
+                        "item": i.key, "account": i.account.get(), "kind": i.kind,
+                        "team": p["team"], "due_at_local": p["due_at_local"], "tone": p["tone"],
+                        "talking_points": p["talking_points"],
+                    })
+                })
+                .collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if rows.is_empty() {
+                println!("no open items due by {until}");
+            } else {
+                for r in &rows {
+                    println!(
+                        "{}  account {}  {}  {}  due {}  tone {}",
+                        r["item"].as_str().unwrap_or_default(),
+                        r["account"],
+                        r["kind"].as_str().unwrap_or_default(),
+                        r["team"].as_str().unwrap_or_default(),
+                        r["due_at_local"].as_str().unwrap_or("—"),
+                        r["tone"].as_str().unwrap_or("—"),
+                    );
+                    for p in r["talking_points"].as_array().into_iter().flatten() {
+                        println!("    - {}", p.as_str().unwrap_or_default());
+                    }
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
