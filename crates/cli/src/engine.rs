@@ -422,14 +422,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
             let items = s.work_items(team.as_deref(), until, limit)?;
             let rows: Vec<serde_json::Value> = items
                 .iter()
-                .map(|i| {
-                    let p: serde_json::Value = serde_json::from_str(&i.payload).unwrap_or_default();
-                    serde_json::json!({
-                        "item": i.key, "account": i.account.get(), "kind": i.kind,
-                        "team": p["team"], "due_at_local": p["due_at_local"], "tone": p["tone"],
-                        "talking_points": p["talking_points"],
-                    })
-                })
+                .map(forbear_engine::OutboxItem::work_item)
                 .collect();
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);

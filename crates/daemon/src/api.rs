@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use forbear_api::Problem;
 use forbear_core::{AccountId, Clock};
 use forbear_engine::request::{Action, prepare};
-use forbear_engine::{Engine, Event, EventBody, Store};
+use forbear_engine::{Engine, Event, EventBody, OutboxItem, Store};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -385,23 +385,7 @@ async fn queue(
             .map_err(internal)
     })
     .await?;
-    let items: Vec<serde_json::Value> = items
-        .into_iter()
-        .map(|i| {
-            let p: serde_json::Value = serde_json::from_str(&i.payload).unwrap_or_default();
-            serde_json::json!({
-                "item": i.key,
-                "account": i.account.get(),
-                "kind": i.kind,
-                "team": p["team"],
-                "due_at_utc": p["due_at_utc"],
-                "due_at_local": p["due_at_local"],
-                "tone": p["tone"],
-                "talking_points": p["talking_points"],
-                "detail": p,
-            })
-        })
-        .collect();
+    let items: Vec<serde_json::Value> = items.iter().map(OutboxItem::work_item).collect();
     Ok(Json(serde_json::json!({"until": until, "items": items})).into_response())
 }
 

@@ -137,9 +137,7 @@ fn contacts_of(events: &[Event], now: DateTime<Utc>) -> Vec<ContactLine> {
                 at: e.at,
                 channel: channel.to_string(),
                 tone: None,
-                what: crate::timeline::timeline(std::slice::from_ref(*e))
-                    .pop()
-                    .map_or_else(String::new, |x| x.summary),
+                what: crate::timeline::summary(&e.body, &|m| m.to_string()),
             }),
             _ => {}
         }

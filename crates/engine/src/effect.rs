@@ -76,6 +76,25 @@ pub struct Effect {
     pub cancels: Option<String>,
 }
 
+impl OutboxItem {
+    /// A work-queue item as agents are shown it (API and CLI): item key, account, kind, team,
+    /// local due time, tone, talking points, and the whole payload as `detail`.
+    pub fn work_item(&self) -> serde_json::Value {
+        let p: serde_json::Value = serde_json::from_str(&self.payload).unwrap_or_default();
+        serde_json::json!({
+            "item": self.key,
+            "account": self.account.get(),
+            "kind": self.kind,
+            "team": p["team"],
+            "due_at_utc": p["due_at_utc"],
+            "due_at_local": p["due_at_local"],
+            "tone": p["tone"],
+            "talking_points": p["talking_points"],
+            "detail": p,
+        })
+    }
+}
+
 /// An effect waiting in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxItem {

@@ -57,6 +57,19 @@ impl MemoryStore {
     }
 }
 
+impl MemoryOutbox {
+    fn item(&self) -> OutboxItem {
+        OutboxItem {
+            key: self.effect.key.clone(),
+            account: self.effect.account,
+            target: self.effect.target,
+            kind: self.effect.kind.clone(),
+            payload: self.effect.payload.to_string(),
+            attempts: self.attempts,
+        }
+    }
+}
+
 impl Store for MemoryStore {
     fn ingest(&mut self, events: &[Event]) -> Result<IngestSummary, StoreError> {
         let mut s = IngestSummary::default();
@@ -158,14 +171,7 @@ impl Store for MemoryStore {
         Ok(rows
             .into_iter()
             .take(limit)
-            .map(|r| OutboxItem {
-                key: r.effect.key.clone(),
-                account: r.effect.account,
-                target: r.effect.target,
-                kind: r.effect.kind.clone(),
-                payload: r.effect.payload.to_string(),
-                attempts: r.attempts,
-            })
+            .map(MemoryOutbox::item)
             .collect())
     }
 
@@ -190,14 +196,7 @@ impl Store for MemoryStore {
         Ok(rows
             .into_iter()
             .take(limit)
-            .map(|r| OutboxItem {
-                key: r.effect.key.clone(),
-                account: r.effect.account,
-                target: r.effect.target,
-                kind: r.effect.kind.clone(),
-                payload: r.effect.payload.to_string(),
-                attempts: r.attempts,
-            })
+            .map(MemoryOutbox::item)
             .collect())
     }
 
@@ -226,14 +225,7 @@ impl Store for MemoryStore {
             .outbox
             .values()
             .filter(|r| r.effect.target == target && !r.cancelled)
-            .map(|r| OutboxItem {
-                key: r.effect.key.clone(),
-                account: r.effect.account,
-                target: r.effect.target,
-                kind: r.effect.kind.clone(),
-                payload: r.effect.payload.to_string(),
-                attempts: r.attempts,
-            })
+            .map(MemoryOutbox::item)
             .collect())
     }
 

@@ -53,7 +53,8 @@ pub fn timeline(events: &[Event]) -> Vec<Entry> {
         .collect()
 }
 
-fn summary(b: &EventBody, money: &dyn Fn(i64) -> String) -> String {
+/// What an event says, in words (amounts through `money`).
+pub(crate) fn summary(b: &EventBody, money: &dyn Fn(i64) -> String) -> String {
     match b {
         EventBody::AccountOpened {
             customer_type,

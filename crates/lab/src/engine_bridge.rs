@@ -186,22 +186,35 @@ pub fn engine_event(c: &Customer, e: &forbear_sim::Event) -> Option<Event> {
 
 /// What an outbox item does to the customer on `day` (their local date): a message or a
 /// call sent that day (an agent's call offers a plan within policy, as its talking points
-/// say), barring and its lifting; nothing for the rest.
-pub fn sim_actions(c: &Customer, day: NaiveDate, item: &OutboxItem) -> Vec<Action> {
-    let mut out: Vec<Action> = sim_action(c, day, item).into_iter().collect();
+/// say), barring and its lifting; nothing for the rest; `None` for a contact to send on a
+/// later local day (it waits).
+pub fn sim_actions(c: &Customer, day: NaiveDate, item: &OutboxItem) -> Option<Vec<Action>> {
+    let p: serde_json::Value = serde_json::from_str(&item.payload).unwrap_or_default();
+    let sent = p["send_at_utc"]
+        .as_str()
+        .and_then(|t| t.parse::<DateTime<Utc>>().ok());
+    if sent.is_some_and(|at| c.profile.zone.local(at).date() > day) {
+        return None;
+    }
+    let mut out: Vec<Action> = sim_action(c, day, item, &p, sent).into_iter().collect();
     if item.target == Target::Queue && item.kind == "call_back" && !out.is_empty() {
         out.push(Action::OfferPlan { instalments: 3 });
     }
-    out
+    Some(out)
 }
 
-fn sim_action(c: &Customer, day: NaiveDate, item: &OutboxItem) -> Option<Action> {
-    let p: serde_json::Value = serde_json::from_str(&item.payload).ok()?;
+fn sim_action(
+    c: &Customer,
+    day: NaiveDate,
+    item: &OutboxItem,
+    p: &serde_json::Value,
+    sent: Option<DateTime<Utc>>,
+) -> Option<Action> {
     match (item.target, item.kind.as_str()) {
         (Target::Channel, "message") | (Target::Queue, "call_back") => {
             let channel = Channel::parse(p["channel"].as_str()?).ok()?;
             let tone = Tone::parse(p["tone"].as_str()?).ok()?;
-            let at: DateTime<Utc> = p["send_at_utc"].as_str()?.parse().ok()?;
+            let at = sent?;
             let local = c.profile.zone.local(at);
             if local.date() != day {
                 return None;
@@ -220,17 +233,6 @@ fn sim_action(c: &Customer, day: NaiveDate, item: &OutboxItem) -> Option<Action>
         (Target::Billing, "lift_barring" | "reconnect") => Some(Action::Unbar),
         _ => None,
     }
-}
-
-/// Whether an item is a contact to send on a later local day than `day`.
-fn later(c: &Customer, day: NaiveDate, item: &OutboxItem) -> bool {
-    let Ok(p) = serde_json::from_str::<serde_json::Value>(&item.payload) else {
-        return false;
-    };
-    p["send_at_utc"]
-        .as_str()
-        .and_then(|t| t.parse::<DateTime<Utc>>().ok())
-        .is_some_and(|at| c.profile.zone.local(at).date() > day)
 }
 
 /// What a day of [`run`] did.
@@ -273,14 +275,11 @@ pub fn run(
             let Some(c) = k.and_then(|k| portfolio.customers().get(k)) else {
                 continue;
             };
-            if later(c, day, &item) {
+            // A contact for a later local day waits in the outbox for it.
+            let Some(done) = sim_actions(c, day, &item) else {
                 continue;
-            }
-            actions.extend(
-                sim_actions(c, day, &item)
-                    .into_iter()
-                    .map(|a| (item.account, a)),
-            );
+            };
+            actions.extend(done.into_iter().map(|a| (item.account, a)));
             store.outbox_delivered(&item.key, end)?;
         }
         let n_actions = actions.len() as u64;

@@ -165,6 +165,23 @@ impl EventRows {
     }
 }
 
+/// Outbox items from rows of `SELECT key, account_id, target, kind, payload, attempts`.
+fn outbox_rows(rows: Vec<postgres::Row>) -> Result<Vec<OutboxItem>, StoreError> {
+    rows.into_iter()
+        .map(|r| {
+            let attempts: i32 = r.get(5);
+            outbox_item(
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                r.get(3),
+                r.get(4),
+                i64::from(attempts),
+            )
+        })
+        .collect()
+}
+
 impl Store for PostgresStore {
     fn ingest(&mut self, events: &[Event]) -> Result<IngestSummary, StoreError> {
         let rows = EventRows::of(events.iter())?;
@@ -354,19 +371,7 @@ impl Store for PostgresStore {
                 &[&micros(now), &(limit as i64)],
             )
             .map_err(backend)?;
-        rows.into_iter()
-            .map(|r| {
-                let attempts: i32 = r.get(5);
-                outbox_item(
-                    r.get(0),
-                    r.get(1),
-                    r.get(2),
-                    r.get(3),
-                    r.get(4),
-                    i64::from(attempts),
-                )
-            })
-            .collect()
+        outbox_rows(rows)
     }
 
     fn work_items(
@@ -385,19 +390,7 @@ impl Store for PostgresStore {
                 &[&micros(until), &team, &(limit as i64)],
             )
             .map_err(backend)?;
-        rows.into_iter()
-            .map(|r| {
-                let attempts: i32 = r.get(5);
-                outbox_item(
-                    r.get(0),
-                    r.get(1),
-                    r.get(2),
-                    r.get(3),
-                    r.get(4),
-                    i64::from(attempts),
-                )
-            })
-            .collect()
+        outbox_rows(rows)
     }
 
     fn outbox_of(&mut self, target: Target) -> Result<Vec<OutboxItem>, StoreError> {
@@ -409,19 +402,7 @@ impl Store for PostgresStore {
                 &[&target.as_str()],
             )
             .map_err(backend)?;
-        rows.into_iter()
-            .map(|r| {
-                let attempts: i32 = r.get(5);
-                outbox_item(
-                    r.get(0),
-                    r.get(1),
-                    r.get(2),
-                    r.get(3),
-                    r.get(4),
-                    i64::from(attempts),
-                )
-            })
-            .collect()
+        outbox_rows(rows)
     }
 
     fn work_done(

@@ -131,6 +131,31 @@ fn insert_events(
     Ok(s)
 }
 
+/// Outbox items from a `SELECT key, account_id, target, kind, payload, attempts` statement.
+fn outbox_rows(
+    q: &mut rusqlite::CachedStatement<'_>,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<OutboxItem>, StoreError> {
+    let rows = q
+        .query_map(params, |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })
+        .map_err(backend)?;
+    let mut v = Vec::new();
+    for row in rows {
+        let (key, account, target, kind, payload, attempts) = row.map_err(backend)?;
+        v.push(outbox_item(key, account, &target, kind, payload, attempts)?);
+    }
+    Ok(v)
+}
+
 impl Store for SqliteStore {
     fn ingest(&mut self, events: &[Event]) -> Result<IngestSummary, StoreError> {
         let tx = self.conn.transaction().map_err(backend)?;
@@ -253,24 +278,7 @@ impl Store for SqliteStore {
                  ORDER BY next_attempt_us, key LIMIT ?2",
             )
             .map_err(backend)?;
-        let rows = q
-            .query_map(params![micros(now), limit as i64], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, i64>(5)?,
-                ))
-            })
-            .map_err(backend)?;
-        let mut v = Vec::new();
-        for row in rows {
-            let (key, account, target, kind, payload, attempts) = row.map_err(backend)?;
-            v.push(outbox_item(key, account, &target, kind, payload, attempts)?);
-        }
-        Ok(v)
+        outbox_rows(&mut q, params![micros(now), limit as i64])
     }
 
     fn work_items(
@@ -288,24 +296,7 @@ impl Store for SqliteStore {
                  ORDER BY next_attempt_us, key LIMIT ?3",
             )
             .map_err(backend)?;
-        let rows = q
-            .query_map(params![micros(until), team, limit as i64], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, i64>(5)?,
-                ))
-            })
-            .map_err(backend)?;
-        let mut v = Vec::new();
-        for row in rows {
-            let (key, account, target, kind, payload, attempts) = row.map_err(backend)?;
-            v.push(outbox_item(key, account, &target, kind, payload, attempts)?);
-        }
-        Ok(v)
+        outbox_rows(&mut q, params![micros(until), team, limit as i64])
     }
 
     fn outbox_of(&mut self, target: Target) -> Result<Vec<OutboxItem>, StoreError> {
@@ -316,24 +307,7 @@ impl Store for SqliteStore {
                  WHERE target = ?1 AND cancelled_us IS NULL ORDER BY created_us, key",
             )
             .map_err(backend)?;
-        let rows = q
-            .query_map(params![target.as_str()], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, i64>(5)?,
-                ))
-            })
-            .map_err(backend)?;
-        let mut v = Vec::new();
-        for row in rows {
-            let (key, account, target, kind, payload, attempts) = row.map_err(backend)?;
-            v.push(outbox_item(key, account, &target, kind, payload, attempts)?);
-        }
-        Ok(v)
+        outbox_rows(&mut q, params![target.as_str()])
     }
 
     fn work_done(
