@@ -10,6 +10,7 @@ mod plan;
 mod quickstart;
 mod recommend;
 mod serve;
+mod simulate;
 mod strategy;
 mod train;
 mod validate;
@@ -78,6 +79,11 @@ enum Command {
     /// table with a binary target.
     #[command(subcommand)]
     Train(train::Command),
+    /// The strategy lab: a simulated portfolio split into arms — champion (the static
+    /// scenarios), challenger (model-driven channel, time and tone), scenario files, a
+    /// no-contact control — each dunned by its own engine; KPIs with 95% intervals in
+    /// report.json and report.html, a daily series in timeseries.parquet.
+    Simulate(simulate::Args),
     /// Check a dataset directory against the data contract; lists every problem with file,
     /// column and row, and exits non-zero if there is any.
     Validate(validate::Args),
@@ -110,6 +116,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Quickstart(args) => quickstart::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Simulate(args) => simulate::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Train(cmd) => train::run(cmd),
         Command::Models(args) => models::run(args),

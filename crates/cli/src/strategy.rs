@@ -36,9 +36,10 @@ impl StrategyArgs {
         }
     }
 
-    /// The recommender; with `greedy`, exploration is turned off.
-    pub fn recommender(&self, greedy: bool) -> Result<Recommender> {
-        let mut config = match &self.policy {
+    /// The strategy configuration: --policy, else the registry's strategy.toml, else the
+    /// shipped defaults.
+    pub fn config(&self) -> Result<StrategyConfig> {
+        Ok(match &self.policy {
             Some(p) => StrategyConfig::load(p)?,
             None => {
                 let shipped = self.models.join("strategy.toml");
@@ -48,7 +49,12 @@ impl StrategyArgs {
                     StrategyConfig::default()
                 }
             }
-        };
+        })
+    }
+
+    /// The recommender; with `greedy`, exploration is turned off.
+    pub fn recommender(&self, greedy: bool) -> Result<Recommender> {
+        let mut config = self.config()?;
         if greedy {
             config.exploration.mode = ExplorationMode::None;
         }

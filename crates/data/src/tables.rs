@@ -403,6 +403,48 @@ table!(
     }
 );
 
+table!(
+    /// One arm of a strategy-lab run on one day (`forbear simulate`'s `timeseries.parquet`):
+    /// what was collected and spent, and where the arm's accounts stood at the day's end.
+    /// Money in minor units of the strategy's base currency. An output, like `decisions`.
+    LabDay, LabDayBuilder, "lab_days", simulator_only = true, {
+        /// The arm.
+        arm: Text => "name",
+        /// The day simulated.
+        day: NaiveDate => "date",
+        /// Accounts in the arm.
+        accounts: i64 => "count",
+        /// Paid that day, net of reversals.
+        collected_base_minor: i64 => "minor units of the base currency",
+        /// Contacts made that day.
+        contacts: i64 => "count",
+        /// What they cost.
+        contact_cost_base_minor: i64 => "minor units of the base currency",
+        /// Complaints that day.
+        complaints: i64 => "count",
+        /// Opt-outs that day.
+        opt_outs: i64 => "count",
+        /// Contacts that broke a contact rule (must be 0).
+        violations: i64 => "count",
+        /// Accounts 1-30 days past due at the day's end.
+        dpd_1_30: i64 => "count",
+        /// Accounts 31-60 days past due.
+        dpd_31_60: i64 => "count",
+        /// Accounts 61-90 days past due.
+        dpd_61_90: i64 => "count",
+        /// Accounts more than 90 days past due.
+        dpd_91_plus: i64 => "count",
+        /// Overdue balance at the day's end.
+        overdue_base_minor: i64 => "minor units of the base currency",
+        /// Balance due (overdue and not yet due) at the day's end.
+        receivables_base_minor: i64 => "minor units of the base currency",
+        /// Accounts with service barred.
+        barred: i64 => "count",
+        /// Accounts that have left.
+        churned: i64 => "count",
+    }
+);
+
 /// The specifications of every table, in the order they are documented.
 pub fn all_specs() -> Vec<TableSpec> {
     vec![

@@ -554,14 +554,16 @@ impl Work<'_> {
                 .min()
                 .map(Ok),
             Trigger::AfterDays(n) => {
-                let prev = done_key(sc, &sc.steps[i - 1]);
+                // A scenario file cannot start with such a step; one built in code might.
+                let before = sc.steps.get(i.checked_sub(1)?)?;
+                let prev = done_key(sc, before);
                 let at = *case.done.get(&prev)?;
                 if case.executed.iter().any(|(s, _)| *s == prev) {
                     Some(Ok(at + Duration::days(i64::from(n))))
                 } else {
                     Some(Err(format!(
                         "the previous step {} was skipped",
-                        sc.steps[i - 1].name
+                        before.name
                     )))
                 }
             }

@@ -143,6 +143,11 @@ impl Engine {
         Ok(())
     }
 
+    /// The contact rules its gate enforces.
+    pub fn rules(&self) -> &ContactRules {
+        &self.rules
+    }
+
     /// The scenarios in force.
     pub fn scenarios(&self) -> &ScenarioSet {
         &self.scenarios

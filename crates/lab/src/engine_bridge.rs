@@ -5,6 +5,7 @@
 //! loop the strategy lab measures strategies with.
 
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
+use forbear_core::rules::{ContactRules, PastContact, Violation};
 use forbear_core::{AccountId, Channel, ContactAction, SendWindow, Tone};
 use forbear_engine::event::Instalment;
 use forbear_engine::{Engine, Event, EventBody, EventId, OutboxItem, Store, StoreError, Target};
@@ -244,6 +245,26 @@ pub struct Day {
     pub actions: u64,
 }
 
+/// Everything one day of [`run_observed`] did, for whoever measures it.
+#[derive(Debug)]
+pub struct DayLog<'a> {
+    /// The day (the portfolio has moved past it).
+    pub day: NaiveDate,
+    /// The customers at the end of the day.
+    pub portfolio: &'a Portfolio,
+    /// Outbox items delivered today: account, target, kind.
+    pub delivered: &'a [(AccountId, Target, String)],
+    /// What was done to customers.
+    pub actions: &'a [(AccountId, Action)],
+    /// Contacts that broke a contact rule by the customer's own facts when sent (the audit:
+    /// must stay empty).
+    pub violations: &'a [(AccountId, Violation)],
+    /// What the customers did.
+    pub happened: &'a [(AccountId, forbear_sim::Event)],
+    /// Counts.
+    pub counts: Day,
+}
+
 /// Lives `portfolio` through `days` days with `engine` acting on it through `store`: each day
 /// the outbox items due by the day's end are done to the customers (and marked delivered), the
 /// customers live the day, what they did is ingested, and the engine ticks to the day's end
@@ -254,6 +275,22 @@ pub fn run(
     store: &mut dyn Store,
     days: u32,
     on_day: &mut dyn FnMut(NaiveDate, Day),
+) -> Result<(), StoreError> {
+    run_observed(portfolio, engine, store, days, &mut |log| {
+        on_day(log.day, log.counts)
+    })
+}
+
+/// [`run`], with everything each day did shown to `observe`; every contact is audited
+/// against the engine's contact rules with the customer's own facts (their opt-outs,
+/// disputes, declared hardship and the contacts already made, that day's included) before it
+/// reaches them.
+pub fn run_observed(
+    portfolio: &mut Portfolio,
+    engine: &Engine,
+    store: &mut dyn Store,
+    days: u32,
+    observe: &mut dyn FnMut(&DayLog<'_>),
 ) -> Result<(), StoreError> {
     let opened: Vec<Event> = portfolio
         .customers()
@@ -270,9 +307,9 @@ pub fn run(
         // contacts the engine schedules for the customers' next local day wait for it.
         let end = next.and_time(NaiveTime::MIN).and_utc() + chrono::Duration::hours(14);
         let mut actions: Vec<(AccountId, Action)> = Vec::new();
+        let mut delivered: Vec<(AccountId, Target, String)> = Vec::new();
         for item in store.outbox_due(end, usize::MAX >> 1)? {
-            let k = usize::try_from(item.account.get() - 1).ok();
-            let Some(c) = k.and_then(|k| portfolio.customers().get(k)) else {
+            let Some(c) = portfolio.customer(item.account) else {
                 continue;
             };
             // A contact for a later local day waits in the outbox for it.
@@ -281,35 +318,89 @@ pub fn run(
             };
             actions.extend(done.into_iter().map(|a| (item.account, a)));
             store.outbox_delivered(&item.key, end)?;
+            delivered.push((item.account, item.target, item.kind));
         }
-        let n_actions = actions.len() as u64;
+        let violations = audit(portfolio, engine.rules(), day, &actions);
         let happened = portfolio
             .step(&actions)
             .map_err(|e| StoreError::Backend(format!("simulator: {e}")))?;
         let events: Vec<Event> = happened
             .iter()
-            .filter_map(|(a, e)| {
-                let k = usize::try_from(a.get() - 1).ok()?;
-                engine_event(portfolio.customers().get(k)?, e)
-            })
+            .filter_map(|(a, e)| engine_event(portfolio.customer(*a)?, e))
             .collect();
         store.ingest(&events)?;
         engine.tick(store, end, 1_000, &mut |_| {})?;
-        on_day(
+        observe(&DayLog {
             day,
-            Day {
+            portfolio,
+            delivered: &delivered,
+            actions: &actions,
+            violations: &violations,
+            happened: &happened,
+            counts: Day {
                 events: events.len() as u64,
-                actions: n_actions,
+                actions: actions.len() as u64,
             },
-        );
+        });
     }
     Ok(())
+}
+
+/// The contacts among `actions` that break `rules` by the customers' facts at the start of
+/// `day`, each judged with the day's earlier contacts counted.
+fn audit(
+    portfolio: &Portfolio,
+    rules: &ContactRules,
+    day: NaiveDate,
+    actions: &[(AccountId, Action)],
+) -> Vec<(AccountId, Violation)> {
+    let mut out = Vec::new();
+    // Sorted by account: the day's earlier contacts are the current account's.
+    let mut today: (Option<AccountId>, Vec<PastContact>) = (None, Vec::new());
+    let mut sorted: Vec<&(AccountId, Action)> = actions.iter().collect();
+    sorted.sort_by_key(|(a, x)| {
+        (
+            *a,
+            match x {
+                Action::Contact { at, .. } => Some(*at),
+                _ => None,
+            },
+        )
+    });
+    for (account, a) in sorted {
+        let Action::Contact { action, at } = a else {
+            continue;
+        };
+        let Some(c) = portfolio.customer(*account) else {
+            continue;
+        };
+        if today.0 != Some(*account) {
+            today = (Some(*account), Vec::new());
+        }
+        let mut recent = c.recent_contacts().to_vec();
+        recent.extend_from_slice(&today.1);
+        let mut facts = c.contact_facts(day);
+        facts.recent = &recent;
+        // The rule holds dunning for the disputed amount: a contact breaks it when nothing
+        // overdue is left outside the disputes (the simulator's own policy holds a disputed
+        // bill as a whole).
+        let v = c.view(day);
+        facts.dispute_open = v.dispute_open && v.overdue <= c.disputed_overdue(day);
+        if let Err(v) = rules.check(&facts, action.channel, action.tone, *at) {
+            out.push((*account, v));
+        }
+        today.1.push(PastContact {
+            at: *at,
+            channel: action.channel,
+            conversation: false,
+        });
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use forbear_core::rules::ContactRules;
     use forbear_engine::{MemoryStore, RuleOfThumb, ScenarioSet, Templates};
     use std::sync::Arc;
 

@@ -9,8 +9,11 @@
 //!
 //! Nothing that trains or serves depends on it.
 
+pub mod arms;
 pub mod engine_bridge;
 pub mod history;
+pub mod report_html;
+pub mod simulate;
 pub mod truth_eval;
 
 pub use truth_eval::{TruthEvalConfig, TruthReport, evaluate_against_truth};

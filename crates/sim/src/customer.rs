@@ -331,6 +331,22 @@ impl Customer {
             .sum()
     }
 
+    /// The overdue amount on `date` under open disputes (each dispute's amount, at most what is
+    /// left of its bill, for bills past their due date): what no one may dun for while the
+    /// disputes run.
+    pub fn disputed_overdue(&self, date: NaiveDate) -> i64 {
+        self.disputes
+            .iter()
+            .filter(|d| matches!(d.stage, DisputeStage::Open { .. }))
+            .map(|d| {
+                self.invoices
+                    .iter()
+                    .find(|i| i.id == d.invoice && i.due < date)
+                    .map_or(0, |i| d.amount.min(i.remaining))
+            })
+            .sum()
+    }
+
     /// Whether any bill is open (cheap; the policy's first question every day).
     pub fn has_open_invoices(&self) -> bool {
         !self.invoices.is_empty()

@@ -40,13 +40,24 @@ impl Portfolio {
     pub fn new(accounts: u64, seed: u64, mix: &SegmentMix, start: NaiveDate) -> Self {
         let customers = (1..=accounts as i64)
             .filter_map(|k| AccountId::new(k).ok())
-            .map(|id| {
-                let mut rng = Rng::new(seed, id.get() as u64);
-                let hierarchy = hierarchy_of(seed, id, mix);
-                let (mut profile, traits) = draw_account(id, mix, start, hierarchy, &mut rng);
-                profile.opened_on = profile.opened_on.min(start);
-                Customer::new(profile, traits, Rng::new(seed ^ 0x11fe, id.get() as u64))
-            })
+            .map(|id| draw_customer(id, seed, mix, start))
+            .collect();
+        Portfolio {
+            customers,
+            today: start,
+        }
+    }
+
+    /// The customers `ids` (in any order; duplicates ignored) of the portfolio `Portfolio::new`
+    /// would draw with `seed`: each customer is drawn from their own streams, so an arm of a
+    /// split portfolio holds exactly the customers the whole one would.
+    pub fn of_accounts(ids: &[AccountId], seed: u64, mix: &SegmentMix, start: NaiveDate) -> Self {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let customers = ids
+            .into_iter()
+            .map(|id| draw_customer(id, seed, mix, start))
             .collect();
         Portfolio {
             customers,
@@ -74,8 +85,20 @@ impl Portfolio {
     }
 
     fn index(&self, id: AccountId) -> Option<usize> {
+        // Customers are in id order: 1..=n for a whole portfolio (found at once), any sorted
+        // subset for an arm.
         let k = usize::try_from(id.get() - 1).ok()?;
-        (k < self.customers.len()).then_some(k)
+        if self.customers.get(k).is_some_and(|c| c.profile.id == id) {
+            return Some(k);
+        }
+        self.customers
+            .binary_search_by_key(&id, |c| c.profile.id)
+            .ok()
+    }
+
+    /// A customer by account id.
+    pub fn customer(&self, id: AccountId) -> Option<&Customer> {
+        self.index(id).map(|k| &self.customers[k])
     }
 
     /// What may be known of an account today.
@@ -126,4 +149,12 @@ impl Portfolio {
             .unwrap_or(self.today);
         Ok(events)
     }
+}
+
+fn draw_customer(id: AccountId, seed: u64, mix: &SegmentMix, start: NaiveDate) -> Customer {
+    let mut rng = Rng::new(seed, id.get() as u64);
+    let hierarchy = hierarchy_of(seed, id, mix);
+    let (mut profile, traits) = draw_account(id, mix, start, hierarchy, &mut rng);
+    profile.opened_on = profile.opened_on.min(start);
+    Customer::new(profile, traits, Rng::new(seed ^ 0x11fe, id.get() as u64))
 }
