@@ -2,6 +2,7 @@
 
 mod cli;
 mod engine;
+mod lab;
 mod layout;
 mod sample;
 mod serve;

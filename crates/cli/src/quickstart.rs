@@ -4,7 +4,8 @@
 //! its ground truth, validate what was written, show how it behaves against the ranges real
 //! portfolios show, train delinquency-risk models on it with out-of-time validation, train
 //! channel-response models, and judge the recommender built on them by the simulator's truth on
-//! a fresh month. Later issues add the service and the strategy lab to this run.
+//! a fresh month; then the strategy lab runs the champion's static scenarios against the
+//! challenger built on those models, each arm dunned by its own engine, and prints the headline.
 
 use crate::generate::run_generation;
 use anyhow::{Context, Result, bail};
@@ -21,6 +22,15 @@ pub struct Args {
     /// Accounts to simulate.
     #[arg(long, default_value_t = 20_000)]
     accounts: u64,
+    /// Where the strategy lab writes its report (replaced if it exists).
+    #[arg(long, default_value = "out/quickstart-lab")]
+    lab_out: PathBuf,
+    /// Accounts in the strategy lab's portfolio.
+    #[arg(long, default_value_t = 10_000)]
+    lab_accounts: u64,
+    /// Days the strategy lab runs.
+    #[arg(long, default_value_t = 120)]
+    lab_days: u32,
     /// The committed sample dataset to check first.
     #[arg(long, default_value = "notebooks-data/sample")]
     sample: PathBuf,
@@ -92,7 +102,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .context("the response heads just trained")?;
     let mut config = forbear_strategy::StrategyConfig::default();
     config.exploration.mode = forbear_strategy::config::ExplorationMode::None;
-    let rec = forbear_strategy::Recommender::new(config, std::sync::Arc::new(model));
+    let model = std::sync::Arc::new(model);
+    let rec = forbear_strategy::Recommender::new(config.clone(), model.clone());
     let truth = forbear_lab::evaluate_against_truth(
         &forbear_lab::TruthEvalConfig {
             accounts: args.accounts.min(5_000),
@@ -108,6 +119,36 @@ pub fn run(args: Args) -> Result<ExitCode> {
         truth.learned.violations,
         100.0 * truth.captured_net
     );
+    println!(
+        "7. strategy lab: {} accounts over {} days, champion (static scenarios) against challenger (these models choosing channel, time and tone), each arm dunned by its own engine on SQLite",
+        args.lab_accounts, args.lab_days
+    );
+    let lab = crate::simulate::Args {
+        accounts: args.lab_accounts,
+        days: args.lab_days,
+        seed: 42,
+        out: args.lab_out.clone(),
+        start: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).context("start date")?,
+        warmup_days: 60,
+        scenarios: None,
+        arms: Vec::new(),
+        no_contact: false,
+        split: None,
+        store: None,
+        service: None,
+        bootstrap: 1000,
+        export: Vec::new(),
+        strategy: crate::strategy::StrategyArgs::default(),
+    };
+    let challenger: std::sync::Arc<dyn forbear_engine::Recommender> =
+        std::sync::Arc::new(forbear_engine::recommend::ModelRecommender::new(
+            forbear_strategy::Recommender::new(config, model),
+            "quickstart",
+        ));
+    let plan = crate::simulate::prepare(&lab, Some(challenger))?;
+    let (outcome, staging) = crate::simulate::simulate(plan)?;
+    crate::simulate::publish(&outcome, &staging, &args.lab_out)?;
+    println!("8. {}", crate::simulate::headline(&outcome, &args.lab_out));
     let misses = generated.stats.misses().len();
     println!(
         "done in {:.1}s: {} of {} realism statistics inside their typical ranges; data in {}",

@@ -28,9 +28,13 @@ pub struct Args {
     /// stores (replaced as a whole when the run finishes; nothing is written on failure).
     #[arg(long, default_value = "out/simulate")]
     pub out: PathBuf,
-    /// First day simulated.
+    /// First day of the experiment.
     #[arg(long, default_value = "2026-01-01")]
     pub start: NaiveDate,
+    /// Days every arm lives under the champion before the experiment starts, so accounts
+    /// come in with a history (open debts, cases, promises) that the KPIs are adjusted for.
+    #[arg(long, default_value_t = 60)]
+    pub warmup_days: u32,
     /// Scenario set the arms are built from (default: the built-in scenarios).
     #[arg(long)]
     pub scenarios: Option<PathBuf>,
@@ -51,6 +55,11 @@ pub struct Args {
     /// FORBEAR_SERVICE_KEY) instead of the response models in process.
     #[arg(long, value_name = "URL")]
     pub service: Option<String>,
+    /// Write an arm's own history (warm-up included; each contact with its policy and
+    /// propensity) as a dataset of the contract in OUT/data/ARM, ready for `forbear train
+    /// response --data` — retraining on the challenger's decision log (repeatable).
+    #[arg(long = "export", value_name = "ARM")]
+    pub export: Vec<String>,
     /// Bootstrap resamples for the intervals.
     #[arg(long, default_value_t = 1000)]
     pub bootstrap: u32,
@@ -139,11 +148,14 @@ fn store_url(store: Option<&str>, staging: &Path, arm: &str) -> Result<String> {
 /// The run's pieces, checked before anything is simulated.
 pub struct Plan {
     pub config: LabConfig,
+    pub warmup: Engine,
     pub arms: Vec<ArmSetup>,
     pub staging: PathBuf,
 }
 
-pub fn prepare(args: &Args) -> Result<Plan> {
+/// The run of `args`; `models` replaces the recommender of the modelled arms (the quickstart's
+/// freshly trained models).
+pub fn prepare(args: &Args, models: Option<Arc<dyn Recommender>>) -> Result<Plan> {
     if args.accounts == 0 || args.days == 0 {
         bail!("--accounts and --days must be at least 1");
     }
@@ -184,11 +196,15 @@ pub fn prepare(args: &Args) -> Result<Plan> {
         ));
     }
     let names: Vec<String> = sets.iter().map(|s| s.0.clone()).collect();
+    if let Some(x) = args.export.iter().find(|x| !names.contains(x)) {
+        bail!("--export {x}: no such arm (arms: {})", names.join(", "));
+    }
     let shares = shares(&names, args.split.as_deref())?;
     let strategy_config = args.strategy.config()?;
     let rules: ContactRules = strategy_config.rules.clone();
-    let models: Arc<dyn Recommender> = match &args.service {
-        Some(url) => {
+    let models: Arc<dyn Recommender> = match (models, &args.service) {
+        (Some(m), _) => m,
+        (None, Some(url)) => {
             let key = std::env::var("FORBEAR_SERVICE_KEY")
                 .ok()
                 .filter(|k| !k.is_empty());
@@ -197,7 +213,7 @@ pub fn prepare(args: &Args) -> Result<Plan> {
                     .map_err(anyhow::Error::msg)?,
             )
         }
-        None => Arc::new(forbear_engine::recommend::ModelRecommender::new(
+        (None, None) => Arc::new(forbear_engine::recommend::ModelRecommender::new(
             args.strategy
                 .recommender(false)
                 .context("the challenger's response models")?,
@@ -222,6 +238,12 @@ pub fn prepare(args: &Args) -> Result<Plan> {
     }
     std::fs::create_dir_all(staging.join("engine"))
         .with_context(|| format!("cannot create {}", staging.display()))?;
+    let warmup = Engine::new(
+        champion.clone(),
+        rules.clone(),
+        Templates::builtin()?,
+        Arc::new(RuleOfThumb),
+    );
     let mut arms = Vec::new();
     for ((name, set, modelled), share) in sets.into_iter().zip(shares) {
         let url = store_url(args.store.as_deref(), &staging, &name)?;
@@ -242,12 +264,15 @@ pub fn prepare(args: &Args) -> Result<Plan> {
         });
     }
     Ok(Plan {
+        warmup,
         config: LabConfig {
             accounts: args.accounts,
             days: args.days,
             seed: args.seed,
             start: args.start,
+            warmup_days: args.warmup_days,
             bootstrap: args.bootstrap,
+            export: args.export.clone(),
             strategy: strategy_config,
         },
         arms,
@@ -259,11 +284,12 @@ pub fn prepare(args: &Args) -> Result<Plan> {
 pub fn simulate(plan: Plan) -> Result<(LabOutcome, PathBuf)> {
     let Plan {
         config,
+        warmup,
         arms,
         staging,
     } = plan;
     let names: Vec<String> = arms.iter().map(|a| a.name.clone()).collect();
-    let total = u64::from(config.days) * arms.len() as u64;
+    let total = u64::from(config.days + config.warmup_days) * arms.len() as u64;
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template(
@@ -277,7 +303,7 @@ pub fn simulate(plan: Plan) -> Result<(LabOutcome, PathBuf)> {
         config.days,
         names.join(", ")
     ));
-    let result = forbear_lab::simulate::run(&config, arms, &|_, _| bar.inc(1));
+    let result = forbear_lab::simulate::run(&config, &warmup, arms, &|_, _| bar.inc(1));
     bar.finish_and_clear();
     match result {
         Ok(outcome) => Ok((outcome, staging)),
@@ -304,6 +330,20 @@ pub fn publish(outcome: &LabOutcome, staging: &Path, out: &Path) -> Result<()> {
         staging.join("report.html"),
         forbear_lab::report_html::render(&outcome.report, &outcome.series),
     )?;
+    for (arm, histories) in &outcome.exports {
+        let name = |d: &forbear_sim::policy::Decision| -> std::borrow::Cow<'static, str> {
+            // Warm-up contacts were the champion's, whatever the arm.
+            if d.is_default {
+                "forbear-lab:champion".into()
+            } else {
+                format!("forbear-lab:{arm}").into()
+            }
+        };
+        let dir = staging.join("data").join(arm);
+        let counts = forbear_sim::generate::write_histories(&dir, histories, &name, true)
+            .with_context(|| format!("writing arm {arm}'s history"))?;
+        tracing::info!(arm = %arm, contacts = counts.contacts, "history exported");
+    }
     if out.exists() {
         std::fs::remove_dir_all(out)
             .with_context(|| format!("cannot replace {}", out.display()))?;
@@ -348,7 +388,7 @@ pub fn headline(outcome: &LabOutcome, out: &Path) -> String {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let started = std::time::Instant::now();
-    let plan = prepare(&args)?;
+    let plan = prepare(&args, None)?;
     let (outcome, staging) = simulate(plan)?;
     publish(&outcome, &staging, &args.out)?;
     for a in &outcome.report.arms {

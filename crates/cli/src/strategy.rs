@@ -22,6 +22,17 @@ pub struct StrategyArgs {
     pub models: PathBuf,
 }
 
+impl Default for StrategyArgs {
+    /// The registry under `models` with its strategy.toml, as the flags' defaults.
+    fn default() -> Self {
+        StrategyArgs {
+            policy: None,
+            response: None,
+            models: PathBuf::from("models"),
+        }
+    }
+}
+
 impl StrategyArgs {
     /// The response models' version the recommender uses (the registry's current one, or the
     /// directory given).

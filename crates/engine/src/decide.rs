@@ -1010,6 +1010,8 @@ impl Work<'_> {
                 "send_at_local": local,
                 "team": step.team,
                 "step": key,
+                "propensity": propensity,
+                "model": model,
             }),
         );
         let reason = match &model {

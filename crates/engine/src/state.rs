@@ -909,7 +909,7 @@ impl AccountState {
 
     /// The ledger on `today` (the customer's local date): invoices less upheld disputes, fees
     /// not waived, and payments not reversed — payments naming an invoice go to it first, the
-    /// rest to the oldest items first.
+    /// rest to the oldest items' undisputed amounts first, then to disputed ones.
     pub fn ledger(&self, today: NaiveDate) -> Ledger {
         self.ledger_as_of(today, None)
     }
@@ -983,18 +983,31 @@ impl AccountState {
             pool += left;
         }
         items.sort_by_key(|i| (i.due_on, i.invoice));
+        // What open disputes hold back, per item.
+        let mut held: Vec<i64> = vec![0; items.len()];
+        for d in self.disputes.values() {
+            if d.resolved.is_some_and(|(_, at)| by(at)) || !by(d.opened_at) {
+                continue;
+            }
+            if let Some(k) = items.iter().position(|i| i.invoice == Some(d.invoice)) {
+                held[k] += d.amount_minor;
+            }
+        }
+        // The pool settles the undisputed part of the items, oldest first, before anything a
+        // customer disputes: money paid without naming a bill is not taken as paying the
+        // amount they contest.
+        for (i, h) in items.iter_mut().zip(&held) {
+            let take = pool.min((i.open_minor - h).max(0));
+            i.open_minor -= take;
+            pool -= take;
+        }
         for i in &mut items {
             let take = pool.min(i.open_minor);
             i.open_minor -= take;
             pool -= take;
         }
-        for d in self.disputes.values() {
-            if d.resolved.is_some_and(|(_, at)| by(at)) || !by(d.opened_at) {
-                continue;
-            }
-            if let Some(i) = items.iter_mut().find(|i| i.invoice == Some(d.invoice)) {
-                i.disputed_minor = (i.disputed_minor + d.amount_minor).min(i.open_minor);
-            }
+        for (i, h) in items.iter_mut().zip(&held) {
+            i.disputed_minor = (*h).min(i.open_minor);
         }
         items.retain(|i| i.open_minor > 0);
         Ledger {

@@ -191,13 +191,22 @@ pub fn engine_event(c: &Customer, e: &forbear_sim::Event) -> Option<Event> {
 /// later local day (it waits).
 pub fn sim_actions(c: &Customer, day: NaiveDate, item: &OutboxItem) -> Option<Vec<Action>> {
     let p: serde_json::Value = serde_json::from_str(&item.payload).unwrap_or_default();
+    actions_of(c, day, item, &p)
+}
+
+fn actions_of(
+    c: &Customer,
+    day: NaiveDate,
+    item: &OutboxItem,
+    p: &serde_json::Value,
+) -> Option<Vec<Action>> {
     let sent = p["send_at_utc"]
         .as_str()
         .and_then(|t| t.parse::<DateTime<Utc>>().ok());
     if sent.is_some_and(|at| c.profile.zone.local(at).date() > day) {
         return None;
     }
-    let mut out: Vec<Action> = sim_action(c, day, item, &p, sent).into_iter().collect();
+    let mut out: Vec<Action> = sim_action(c, day, item, p, sent).into_iter().collect();
     if item.target == Target::Queue && item.kind == "call_back" && !out.is_empty() {
         out.push(Action::OfferPlan { instalments: 3 });
     }
@@ -245,6 +254,20 @@ pub struct Day {
     pub actions: u64,
 }
 
+/// An outbox item done to a customer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivered {
+    /// The account.
+    pub account: AccountId,
+    /// Where it went.
+    pub target: Target,
+    /// What it was (`message`, `call_back`, `soft_bar`, `reconnect`, …).
+    pub kind: String,
+    /// A contact's send instant and the probability with which it was chosen (1 for a
+    /// channel a step fixes).
+    pub contact: Option<(DateTime<Utc>, f64)>,
+}
+
 /// Everything one day of [`run_observed`] did, for whoever measures it.
 #[derive(Debug)]
 pub struct DayLog<'a> {
@@ -252,8 +275,8 @@ pub struct DayLog<'a> {
     pub day: NaiveDate,
     /// The customers at the end of the day.
     pub portfolio: &'a Portfolio,
-    /// Outbox items delivered today: account, target, kind.
-    pub delivered: &'a [(AccountId, Target, String)],
+    /// Outbox items delivered today.
+    pub delivered: &'a [Delivered],
     /// What was done to customers.
     pub actions: &'a [(AccountId, Action)],
     /// Contacts that broke a contact rule by the customer's own facts when sent (the audit:
@@ -307,18 +330,28 @@ pub fn run_observed(
         // contacts the engine schedules for the customers' next local day wait for it.
         let end = next.and_time(NaiveTime::MIN).and_utc() + chrono::Duration::hours(14);
         let mut actions: Vec<(AccountId, Action)> = Vec::new();
-        let mut delivered: Vec<(AccountId, Target, String)> = Vec::new();
+        let mut delivered: Vec<Delivered> = Vec::new();
         for item in store.outbox_due(end, usize::MAX >> 1)? {
             let Some(c) = portfolio.customer(item.account) else {
                 continue;
             };
+            let p: serde_json::Value = serde_json::from_str(&item.payload).unwrap_or_default();
             // A contact for a later local day waits in the outbox for it.
-            let Some(done) = sim_actions(c, day, &item) else {
+            let Some(done) = actions_of(c, day, &item, &p) else {
                 continue;
             };
+            let contact = done.iter().find_map(|a| match a {
+                Action::Contact { at, .. } => Some((*at, p["propensity"].as_f64().unwrap_or(1.0))),
+                _ => None,
+            });
             actions.extend(done.into_iter().map(|a| (item.account, a)));
             store.outbox_delivered(&item.key, end)?;
-            delivered.push((item.account, item.target, item.kind));
+            delivered.push(Delivered {
+                account: item.account,
+                target: item.target,
+                kind: item.kind,
+                contact,
+            });
         }
         let violations = audit(portfolio, engine.rules(), day, &actions);
         let happened = portfolio
@@ -381,11 +414,11 @@ fn audit(
         recent.extend_from_slice(&today.1);
         let mut facts = c.contact_facts(day);
         facts.recent = &recent;
-        // The rule holds dunning for the disputed amount: a contact breaks it when nothing
-        // overdue is left outside the disputes (the simulator's own policy holds a disputed
-        // bill as a whole).
+        // The rule holds dunning for the disputed amount: a contact breaks it when something is
+        // overdue and all of it is disputed (the simulator's own policy holds a disputed bill
+        // as a whole).
         let v = c.view(day);
-        facts.dispute_open = v.dispute_open && v.overdue <= c.disputed_overdue(day);
+        facts.dispute_open = v.overdue > 0 && v.overdue <= c.disputed_overdue(day);
         if let Err(v) = rules.check(&facts, action.channel, action.tone, *at) {
             out.push((*account, v));
         }

@@ -10,12 +10,14 @@
 //! collected) are computed on each resample's sums.
 
 use crate::engine_bridge::{self, DayLog};
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use forbear_core::rng::Rng;
 use forbear_core::{AccountId, Currency};
 use forbear_data::LabDay;
 use forbear_engine::report::Report;
 use forbear_engine::{Engine, Store, StoreError, Target};
+use forbear_sim::generate::AccountHistory;
+use forbear_sim::policy::Decision;
 use forbear_sim::{Portfolio, SegmentMix};
 use forbear_strategy::StrategyConfig;
 use serde::Serialize;
@@ -52,10 +54,17 @@ pub struct LabConfig {
     pub days: u32,
     /// Seed of the customers, of the split and of the bootstrap.
     pub seed: u64,
-    /// First day.
+    /// First day of the experiment.
     pub start: NaiveDate,
+    /// Days lived before `start` with every arm under the warm-up engine (the champion): the
+    /// accounts come into the experiment with a history, open cases and debts, and that
+    /// history is the pre-treatment covariate the money KPIs are adjusted with.
+    pub warmup_days: u32,
     /// Bootstrap resamples.
     pub bootstrap: u32,
+    /// Arms whose customers' histories are kept (their own decision log with what followed,
+    /// for retraining on it: [`LabOutcome::exports`]).
+    pub export: Vec<String>,
     /// Costs of contacts and exchange rates (the strategy configuration's).
     pub strategy: StrategyConfig,
 }
@@ -76,20 +85,27 @@ pub enum LabError {
     },
 }
 
-/// The arm of every account `1..=accounts`: drawn at random with `seed`, arm `k` with
-/// probability `shares[k] / Σ shares`.
-pub fn split(accounts: u64, seed: u64, shares: &[f64]) -> Result<Vec<Vec<AccountId>>, LabError> {
+/// The arm of every account `1..=accounts` of the portfolio drawn with `seed` and `mix`: arm
+/// `k` with probability `shares[k] / Σ shares`, drawn once per corporate family (a parent and
+/// its child accounts go to the same arm, so no family is dunned by two strategies).
+pub fn split(
+    accounts: u64,
+    seed: u64,
+    mix: &SegmentMix,
+    shares: &[f64],
+) -> Result<Vec<Vec<AccountId>>, LabError> {
     let total: f64 = shares.iter().sum();
     if shares.is_empty() || shares.iter().any(|s| !s.is_finite() || *s < 0.0) || total <= 0.0 {
         return Err(LabError::Config(format!(
             "arm shares must be non-negative numbers with a positive sum, got {shares:?}"
         )));
     }
-    let mut rng = Rng::new(seed ^ 0x5a17_a2b5, 0);
     let mut out = vec![Vec::new(); shares.len()];
     for k in 1..=accounts as i64 {
         let Ok(id) = AccountId::new(k) else { continue };
-        out[rng.weighted(shares)].push(id);
+        let root = forbear_sim::population::hierarchy_of(seed, id, mix).map_or(id, |h| h.parent);
+        let arm = Rng::new(seed ^ 0x5a17_a2b5, root.get() as u64).weighted(shares);
+        out[arm].push(id);
     }
     Ok(out)
 }
@@ -98,8 +114,6 @@ pub fn split(accounts: u64, seed: u64, shares: &[f64]) -> Result<Vec<Vec<Account
 #[derive(Debug, Clone, Default)]
 struct Tally {
     currency: Option<Currency>,
-    /// The pre-treatment covariate: the monthly fees of the account's services.
-    fees: i64,
     billed: i64,
     collected: i64,
     cost_base: f64,
@@ -143,8 +157,6 @@ struct Sums {
     collected_adj: f64,
     /// Collected minus contact cost, adjusted likewise.
     net_adj: f64,
-    /// The covariate: monthly fees, base currency.
-    fees: f64,
     cost: f64,
     contacts: f64,
     complaints: f64,
@@ -175,7 +187,6 @@ impl Sums {
             collected,
             collected_adj,
             net_adj,
-            fees,
             cost,
             contacts,
             complaints,
@@ -229,13 +240,13 @@ const PER_K: f64 = 1000.0;
 pub static KPIS: &[Kpi] = &[
     Kpi {
         name: "collected",
-        unit: "base currency per account, paid net of reversals (regression-adjusted for the accounts' monthly fees)",
+        unit: "base currency per account, paid net of reversals (regression-adjusted for what was known before the experiment)",
         higher_is_better: Some(true),
         f: |s, _| ratio(s.collected_adj, s.n) / 100.0,
     },
     Kpi {
         name: "net_collected",
-        unit: "base currency per account, collected minus contact cost (regression-adjusted for the accounts' monthly fees)",
+        unit: "base currency per account, collected minus contact cost (regression-adjusted for what was known before the experiment)",
         higher_is_better: Some(true),
         f: |s, _| ratio(s.net_adj, s.n) / 100.0,
     },
@@ -399,6 +410,8 @@ pub struct Totals {
     pub complaints: u64,
     /// Contacts breaking a contact rule.
     pub violations: u64,
+    /// Contacts breaking a contact rule during the warm-up (the champion's engine, every arm).
+    pub warmup_violations: u64,
     /// Accounts that fell past due.
     pub delinquent: u64,
     /// Of them, not past due at the end.
@@ -461,12 +474,49 @@ pub struct LabReport {
 }
 
 /// A run's report and daily series.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct LabOutcome {
     /// The report.
     pub report: LabReport,
     /// One row per arm and day.
     pub series: Vec<LabDay>,
+    /// The histories of the arms in [`LabConfig::export`], warm-up included: each contact
+    /// with the probability its policy chose it with, for `forbear_sim::generate::
+    /// write_histories`.
+    pub exports: Vec<(String, Vec<AccountHistory>)>,
+}
+
+/// What a customer lived through, by day, with the decision behind each contact.
+type Lived = Vec<(NaiveDate, forbear_sim::Event, Option<Decision>)>;
+
+/// Appends a day's events to the customers' histories, each contact with the propensity its
+/// outbox item carried; the warm-up's contacts (the champion's static steps) are marked as
+/// the default action (`Decision::is_default`).
+fn record(lived: &mut [Lived], index: &HashMap<AccountId, usize>, log: &DayLog<'_>, warmup: bool) {
+    if lived.is_empty() {
+        return;
+    }
+    let chosen: HashMap<(AccountId, DateTime<Utc>), f64> = log
+        .delivered
+        .iter()
+        .filter_map(|d| d.contact.map(|(at, p)| ((d.account, at), p)))
+        .collect();
+    for (a, e) in log.happened {
+        let Some(&k) = index.get(a) else { continue };
+        let decision = match e {
+            forbear_sim::Event::Contacted(o) => Some(Decision {
+                action: o.action,
+                at: o.at,
+                propensity: chosen.get(&(*a, o.at)).copied().unwrap_or(1.0),
+                explored: false,
+                allowed: 0,
+                default_allowed: warmup,
+                is_default: warmup,
+            }),
+            _ => None,
+        };
+        lived[k].push((log.day, e.clone(), decision));
+    }
 }
 
 /// Progress: arm index, days done.
@@ -483,6 +533,7 @@ pub fn lab_mix() -> SegmentMix {
 /// Runs every arm over the same kind of customers and reports.
 pub fn run(
     cfg: &LabConfig,
+    warmup: &Engine,
     arms: Vec<ArmSetup>,
     progress: &Progress<'_>,
 ) -> Result<LabOutcome, LabError> {
@@ -495,15 +546,15 @@ pub fn run(
         ));
     }
     let shares: Vec<f64> = arms.iter().map(|a| a.share).collect();
-    let ids = split(cfg.accounts, cfg.seed, &shares)?;
     let mix = lab_mix();
+    let ids = split(cfg.accounts, cfg.seed, &mix, &shares)?;
     let results: Mutex<Vec<Option<Result<ArmRun, LabError>>>> =
         Mutex::new((0..arms.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
         for (k, (arm, ids)) in arms.into_iter().zip(ids).enumerate() {
             let (mix, results) = (&mix, &results);
             scope.spawn(move || {
-                let r = run_arm(cfg, arm, &ids, mix, &|d| progress(k, d));
+                let r = run_arm(cfg, warmup, arm, &ids, mix, &|d| progress(k, d));
                 if let Ok(mut g) = results.lock() {
                     g[k] = Some(r);
                 }
@@ -520,15 +571,19 @@ pub fn run(
 }
 
 struct ArmRun {
+    histories: Option<Vec<AccountHistory>>,
     name: String,
+    warmup_violations: u64,
     scenarios: String,
     rows: Vec<Sums>,
+    covariates: Vec<[f64; COVARIATES]>,
     series: Vec<LabDay>,
     seconds: f64,
 }
 
 fn run_arm(
     cfg: &LabConfig,
+    warmup: &Engine,
     mut arm: ArmSetup,
     ids: &[AccountId],
     mix: &SegmentMix,
@@ -545,7 +600,8 @@ fn run_arm(
             arm.name
         )));
     }
-    let mut portfolio = Portfolio::of_accounts(ids, cfg.seed, mix, cfg.start).with_self_service();
+    let first = cfg.start - Duration::days(i64::from(cfg.warmup_days));
+    let mut portfolio = Portfolio::of_accounts(ids, cfg.seed, mix, first).with_self_service();
     let index: HashMap<AccountId, usize> = portfolio
         .customers()
         .iter()
@@ -557,7 +613,6 @@ fn run_arm(
         .iter()
         .map(|c| Tally {
             currency: Some(c.profile.market.currency),
-            fees: c.profile.fee_minor * i64::from(c.profile.services),
             ..Tally::default()
         })
         .collect();
@@ -567,12 +622,86 @@ fn run_arm(
     let mut series = Vec::with_capacity(cfg.days as usize);
     let mut done = 0u32;
     let name = arm.name.clone();
+    // The warm-up: every arm under the same (champion) engine, so that what is known of an
+    // account at the start — the covariates — cannot depend on its arm.
+    let mut covariates: Vec<[f64; COVARIATES]> = portfolio
+        .customers()
+        .iter()
+        .map(|c| {
+            let rate = fx(Some(c.profile.market.currency));
+            let mut x = [0.0; COVARIATES];
+            let fees = (c.profile.fee_minor * i64::from(c.profile.services)) as f64 * rate;
+            x[0] = fees;
+            x[5] = fees * f64::from(bills_in(c.profile.cycle_day, cfg.start, cfg.days, true));
+            x[6] = fees * f64::from(bills_in(c.profile.cycle_day, cfg.start, cfg.days, false));
+            x
+        })
+        .collect();
+    let mut lived: Vec<Lived> = if cfg.export.contains(&arm.name) {
+        vec![Vec::new(); tallies.len()]
+    } else {
+        Vec::new()
+    };
+    let mut warmup_violations = 0u64;
+    if cfg.warmup_days > 0 {
+        let engine = warmup.clone();
+        engine_bridge::run_observed(
+            &mut portfolio,
+            &engine,
+            arm.store.as_mut(),
+            cfg.warmup_days,
+            &mut |log: &DayLog<'_>| {
+                record(&mut lived, &index, log, true);
+                for (a, v) in log.violations {
+                    tracing::warn!(arm = %name, account = %a, day = %log.day, "warm-up: contact rule broken: {v}");
+                    warmup_violations += 1;
+                }
+                for (a, e) in log.happened {
+                    let Some(&k) = index.get(a) else { continue };
+                    let rate = fx(tallies[k].currency);
+                    match e {
+                        forbear_sim::Event::PaymentReceived {
+                            payment_id, amount, ..
+                        } => {
+                            payments.insert(*payment_id, *amount);
+                            covariates[k][1] += *amount as f64 * rate;
+                        }
+                        forbear_sim::Event::PaymentReversed { payment_id, .. } => {
+                            let amount = payments.get(payment_id).copied().unwrap_or(0);
+                            covariates[k][1] -= amount as f64 * rate;
+                        }
+                        _ => {}
+                    }
+                }
+                for (k, c) in log.portfolio.customers().iter().enumerate() {
+                    let v = c.view(log.day);
+                    if v.overdue > 0 {
+                        covariates[k][3] = covariates[k][3].max(f64::from(bucket(v.days_past_due)));
+                    }
+                }
+                done += 1;
+                progress(done);
+            },
+        )
+        .map_err(fail)?;
+        for (k, c) in portfolio.customers().iter().enumerate() {
+            let v = c.view(cfg.start);
+            let rate = fx(tallies[k].currency);
+            covariates[k][2] = v.overdue as f64 * rate;
+            covariates[k][4] = v.balance as f64 * rate;
+            if c.churned_on().is_some() {
+                covariates[k][5] = 0.0;
+                covariates[k][6] = 0.0;
+            }
+        }
+    }
     engine_bridge::run_observed(
         &mut portfolio,
         &arm.engine,
         arm.store.as_mut(),
         cfg.days,
         &mut |log: &DayLog<'_>| {
+            record(&mut lived, &index, log, false);
             let mut day = LabDay {
                 arm: std::borrow::Cow::Owned(name.clone()),
                 day: log.day,
@@ -599,9 +728,9 @@ fn run_arm(
                     tallies[k].violations += 1;
                 }
             }
-            for (a, target, kind) in log.delivered {
-                let Some(&k) = index.get(a) else { continue };
-                match (target, kind.as_str()) {
+            for d in log.delivered {
+                let Some(&k) = index.get(&d.account) else { continue };
+                match (d.target, d.kind.as_str()) {
                     (Target::Billing, "disconnect") => tallies[k].disconnections += 1,
                     (Target::Billing, "reconnect") => tallies[k].reconnections += 1,
                     _ => {}
@@ -706,7 +835,6 @@ fn run_arm(
                 collected: t.collected as f64 * rate,
                 collected_adj: t.collected as f64 * rate,
                 net_adj: t.collected as f64 * rate - t.cost_base,
-                fees: t.fees as f64 * rate,
                 cost: t.cost_base,
                 contacts: f64::from(t.contacts),
                 complaints: f64::from(t.complaints),
@@ -729,10 +857,25 @@ fn run_arm(
             }
         })
         .collect();
+    let histories = (!lived.is_empty()).then(|| {
+        portfolio
+            .customers()
+            .iter()
+            .zip(lived)
+            .map(|(c, events)| AccountHistory {
+                customer: c.clone(),
+                events,
+                month_end_buckets: Vec::new(),
+            })
+            .collect()
+    });
     Ok(ArmRun {
+        histories,
         name: arm.name.clone(),
+        warmup_violations,
         scenarios: arm.engine.scenarios().version.clone(),
         rows,
+        covariates,
         series,
         seconds: started.elapsed().as_secs_f64(),
     })
@@ -790,42 +933,107 @@ pub const COMPARED: [&str; 5] = [
     "cure_rate",
 ];
 
-/// Regression adjustment (CUPED, Deng et al. 2013) of the money collected for a covariate
-/// fixed before the run: the accounts' monthly fees, which set most of what is paid whatever
-/// the strategy. Each account's collected amount becomes y − θ·(x − x̄) with x̄ the mean over
-/// every arm and θ the pooled within-arm slope; an arm's mean keeps its expectation (the split
-/// is random, so x̄ of an arm differs from x̄ only by chance) and loses the variance the fees
-/// explain.
+/// The covariates of the adjustment, all known when the experiment starts: monthly fees,
+/// collected during the warm-up, overdue and balance due at the start, worst days-past-due
+/// bucket of the warm-up, and the fees billed and falling due within the experiment by the
+/// billing calendar (cycle day and payment terms: the tariff's schedule, which no strategy
+/// moves) for customers still there at the start.
+const COVARIATES: usize = 7;
+
+/// Bills of a customer billed on `cycle_day` that fall due (`due`) or are issued within `days`
+/// days from `start`.
+fn bills_in(cycle_day: u32, start: NaiveDate, days: u32, due: bool) -> u32 {
+    let terms = if due {
+        forbear_sim::customer::PAYMENT_TERMS_DAYS as i64
+    } else {
+        0
+    };
+    let from = start - Duration::days(terms);
+    (0..i64::from(days))
+        .filter(|d| (from + Duration::days(*d)).day() == cycle_day)
+        .count() as u32
+}
+
+/// Solves `a·x = b` (Gaussian elimination with partial pivoting); `None` when singular.
+fn solve<const K: usize>(mut a: [[f64; K]; K], mut b: [f64; K]) -> Option<[f64; K]> {
+    for c in 0..K {
+        let p = (c..K).max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))?;
+        if a[p][c].abs() < 1e-9 {
+            return None;
+        }
+        a.swap(c, p);
+        b.swap(c, p);
+        let (pivot_row, pivot_b) = (a[c], b[c]);
+        for r in c + 1..K {
+            let f = a[r][c] / pivot_row[c];
+            for (x, p) in a[r].iter_mut().zip(&pivot_row).skip(c) {
+                *x -= f * p;
+            }
+            b[r] -= f * pivot_b;
+        }
+    }
+    let mut x = [0.0; K];
+    for r in (0..K).rev() {
+        let s: f64 = (r + 1..K).map(|k| a[r][k] * x[k]).sum();
+        x[r] = (b[r] - s) / a[r][r];
+    }
+    Some(x)
+}
+
+/// Regression adjustment (CUPED, Deng et al. 2013; Lin 2013) of the money collected for
+/// covariates fixed before the experiment ([`COVARIATES`]): each account's amount becomes
+/// y − β·(x − x̄), with x̄ the mean over every arm and β the pooled within-arm least-squares
+/// slopes. The split is random and the warm-up the same for every arm, so an arm's adjusted
+/// mean keeps its expectation and loses the variance what was known before explains.
 fn adjust(runs: &mut [ArmRun]) {
     let n: f64 = runs.iter().map(|r| r.rows.len() as f64).sum();
-    if n < 2.0 {
+    if n < 2.0 * COVARIATES as f64 {
         return;
     }
-    let xbar = runs
-        .iter()
-        .flat_map(|r| &r.rows)
-        .map(|r| r.fees)
-        .sum::<f64>()
-        / n;
-    let slope = |y: &dyn Fn(&Sums) -> f64| {
-        let (mut sxy, mut sxx) = (0.0, 0.0);
-        for run in runs.iter() {
-            let m = run.rows.len().max(1) as f64;
-            let mx = run.rows.iter().map(|r| r.fees).sum::<f64>() / m;
-            let my = run.rows.iter().map(y).sum::<f64>() / m;
-            for r in &run.rows {
-                sxy += (r.fees - mx) * (y(r) - my);
-                sxx += (r.fees - mx) * (r.fees - mx);
+    let mut xbar = [0.0; COVARIATES];
+    for x in runs.iter().flat_map(|r| &r.covariates) {
+        for j in 0..COVARIATES {
+            xbar[j] += x[j] / n;
+        }
+    }
+    let mut sxx = [[0.0; COVARIATES]; COVARIATES];
+    let (mut sxc, mut sxn) = ([0.0; COVARIATES], [0.0; COVARIATES]);
+    for run in runs.iter() {
+        let m = run.rows.len().max(1) as f64;
+        let mut mx = [0.0; COVARIATES];
+        for x in &run.covariates {
+            for j in 0..COVARIATES {
+                mx[j] += x[j] / m;
             }
         }
-        if sxx > 0.0 { sxy / sxx } else { 0.0 }
-    };
-    let tc = slope(&|r| r.collected);
-    let tn = slope(&|r| r.collected - r.cost);
+        let mc = run.rows.iter().map(|r| r.collected).sum::<f64>() / m;
+        let mn = run.rows.iter().map(|r| r.collected - r.cost).sum::<f64>() / m;
+        for (r, x) in run.rows.iter().zip(&run.covariates) {
+            let d: [f64; COVARIATES] = std::array::from_fn(|j| x[j] - mx[j]);
+            for i in 0..COVARIATES {
+                for j in 0..COVARIATES {
+                    sxx[i][j] += d[i] * d[j];
+                }
+                sxc[i] += d[i] * (r.collected - mc);
+                sxn[i] += d[i] * (r.collected - r.cost - mn);
+            }
+        }
+    }
+    // A covariate without variance (no warm-up) drops out: ridge it to zero weight.
+    for (i, row) in sxx.iter_mut().enumerate() {
+        if row[i] <= 0.0 {
+            row[i] = 1.0;
+        }
+    }
+    let zero = [0.0; COVARIATES];
+    let bc = solve(sxx, sxc).unwrap_or(zero);
+    let bn = solve(sxx, sxn).unwrap_or(zero);
     for run in runs.iter_mut() {
-        for r in &mut run.rows {
-            r.collected_adj = r.collected - tc * (r.fees - xbar);
-            r.net_adj = r.collected - r.cost - tn * (r.fees - xbar);
+        for (r, x) in run.rows.iter_mut().zip(&run.covariates) {
+            let dc: f64 = (0..COVARIATES).map(|j| bc[j] * (x[j] - xbar[j])).sum();
+            let dn: f64 = (0..COVARIATES).map(|j| bn[j] * (x[j] - xbar[j])).sum();
+            r.collected_adj = r.collected - dc;
+            r.net_adj = r.collected - r.cost - dn;
         }
     }
 }
@@ -837,7 +1045,11 @@ fn summarise(cfg: &LabConfig, mut runs: Vec<ArmRun>) -> LabOutcome {
     let mut draws: Vec<Vec<Sums>> = Vec::new();
     let mut arms = Vec::new();
     let mut series = Vec::new();
-    for run in runs {
+    let mut exports = Vec::new();
+    for mut run in runs {
+        if let Some(h) = run.histories.take() {
+            exports.push((run.name.clone(), h));
+        }
         let mut all = Sums::default();
         for r in &run.rows {
             all.add(r, 1.0);
@@ -863,6 +1075,7 @@ fn summarise(cfg: &LabConfig, mut runs: Vec<ArmRun>) -> LabOutcome {
                 contacts: all.contacts as u64,
                 complaints: all.complaints as u64,
                 violations: all.violations as u64,
+                warmup_violations: run.warmup_violations,
                 delinquent: all.reached[1] as u64,
                 cured: all.cured as u64,
             },
@@ -913,5 +1126,231 @@ fn summarise(cfg: &LabConfig, mut runs: Vec<ArmRun>) -> LabOutcome {
                 .collect(),
         },
         series,
+        exports,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use forbear_engine::{MemoryStore, RuleOfThumb, ScenarioSet, Templates};
+    use std::sync::Arc;
+
+    fn engine(set: ScenarioSet) -> Engine {
+        Engine::new(
+            set,
+            forbear_core::rules::ContactRules::default(),
+            Templates::builtin().unwrap(),
+            Arc::new(RuleOfThumb),
+        )
+    }
+
+    fn config(accounts: u64, days: u32, warmup_days: u32) -> LabConfig {
+        LabConfig {
+            accounts,
+            days,
+            seed: 7,
+            start: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            warmup_days,
+            bootstrap: 200,
+            export: vec!["challenger".into()],
+            strategy: StrategyConfig::default(),
+        }
+    }
+
+    fn arms() -> (Engine, Vec<ArmSetup>) {
+        let champion = crate::arms::champion(&ScenarioSet::builtin().unwrap());
+        let arm = |name: &str, set: ScenarioSet, share: f64| ArmSetup {
+            name: name.into(),
+            share,
+            engine: engine(set),
+            store: Box::new(MemoryStore::new()),
+        };
+        (
+            engine(champion.clone()),
+            vec![
+                arm("champion", champion.clone(), 1.0),
+                arm("challenger", crate::arms::challenger(&champion), 1.0),
+                arm("no-contact", crate::arms::no_contact(&champion), 0.5),
+            ],
+        )
+    }
+
+    #[test]
+    fn the_split_follows_the_shares_and_the_seed() {
+        let mix = lab_mix();
+        let a = split(10_000, 3, &mix, &[1.0, 1.0, 2.0]).unwrap();
+        let n: Vec<usize> = a.iter().map(Vec::len).collect();
+        assert_eq!(n.iter().sum::<usize>(), 10_000);
+        assert!(
+            (2300..2700).contains(&n[0]) && (4700..5300).contains(&n[2]),
+            "{n:?}"
+        );
+        assert_eq!(a, split(10_000, 3, &mix, &[1.0, 1.0, 2.0]).unwrap());
+        assert_ne!(a, split(10_000, 4, &mix, &[1.0, 1.0, 2.0]).unwrap());
+        for bad in [vec![], vec![0.0, 0.0], vec![1.0, -1.0], vec![f64::NAN]] {
+            assert!(split(10, 1, &mix, &bad).is_err(), "{bad:?}");
+        }
+        // Corporate families stay together.
+        let arm_of: HashMap<AccountId, usize> = a
+            .iter()
+            .enumerate()
+            .flat_map(|(k, ids)| ids.iter().map(move |id| (*id, k)))
+            .collect();
+        let mut families = 0;
+        for id in arm_of.keys() {
+            if let Some(h) = forbear_sim::population::hierarchy_of(3, *id, &mix)
+                && !h.is_parent
+            {
+                families += 1;
+                assert_eq!(
+                    arm_of[id], arm_of[&h.parent],
+                    "{id} and its parent {}",
+                    h.parent
+                );
+            }
+        }
+        assert!(families > 0);
+    }
+
+    #[test]
+    fn least_squares_solves_a_small_system() {
+        let x = solve([[2.0, 1.0], [1.0, 3.0]], [3.0, 5.0]).unwrap();
+        assert!(
+            (x[0] - 0.8).abs() < 1e-12 && (x[1] - 1.4).abs() < 1e-12,
+            "{x:?}"
+        );
+        assert!(solve([[1.0, 2.0], [2.0, 4.0]], [1.0, 2.0]).is_none());
+    }
+
+    /// A covariate that explains what is collected takes that variance out of the adjusted
+    /// amounts and leaves the arms' difference as it was.
+    #[test]
+    fn the_adjustment_removes_what_the_covariates_explain_and_keeps_the_difference() {
+        let mut rng = Rng::new(1, 1);
+        let mut runs: Vec<ArmRun> = (0..2)
+            .map(|arm| {
+                let mut rows = Vec::new();
+                let mut covariates = Vec::new();
+                for _ in 0..4000 {
+                    let fees = rng.uniform(1000.0, 9000.0);
+                    let noise = rng.normal() * 50.0;
+                    rows.push(Sums {
+                        n: 1.0,
+                        collected: 4.0 * fees + noise + 100.0 * f64::from(arm),
+                        ..Sums::default()
+                    });
+                    let mut x = [0.0; COVARIATES];
+                    x[0] = fees;
+                    covariates.push(x);
+                }
+                ArmRun {
+                    histories: None,
+                    name: format!("arm{arm}"),
+                    warmup_violations: 0,
+                    scenarios: String::new(),
+                    rows,
+                    covariates,
+                    series: Vec::new(),
+                    seconds: 0.0,
+                }
+            })
+            .collect();
+        let sd = |v: &[f64]| {
+            let m = v.iter().sum::<f64>() / v.len() as f64;
+            (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt()
+        };
+        let raw: Vec<f64> = runs[0].rows.iter().map(|r| r.collected).collect();
+        adjust(&mut runs);
+        let adj: Vec<f64> = runs[0].rows.iter().map(|r| r.collected_adj).collect();
+        assert!(
+            sd(&raw) > 5000.0 && sd(&adj) < 60.0,
+            "{} {}",
+            sd(&raw),
+            sd(&adj)
+        );
+        let mean = |k: usize| {
+            runs[k].rows.iter().map(|r| r.collected_adj).sum::<f64>() / runs[k].rows.len() as f64
+        };
+        assert!(
+            (mean(1) - mean(0) - 100.0).abs() < 5.0,
+            "{}",
+            mean(1) - mean(0)
+        );
+    }
+
+    /// A small run end to end: every arm lives through the days, the no-contact arm makes no
+    /// contact, nothing breaks a contact rule, every KPI has an interval around its value, the
+    /// series has a row per arm and day, and the same seed gives the same report.
+    #[test]
+    fn a_small_run_measures_every_arm_and_repeats_with_its_seed() {
+        let cfg = config(900, 30, 20);
+        let (warmup, a) = arms();
+        let out = run(&cfg, &warmup, a, &|_, _| {}).unwrap();
+        let r = &out.report;
+        assert_eq!(r.arms.len(), 3);
+        assert_eq!(r.arms.iter().map(|a| a.accounts).sum::<u64>(), 900);
+        assert_eq!(out.series.len(), 3 * 30);
+        for a in &r.arms {
+            assert_eq!(a.kpis.len(), KPIS.len());
+            assert_eq!(a.totals.violations, 0, "{}", a.name);
+            for (k, e) in &a.kpis {
+                if e.value.is_finite() && e.ci_low.is_finite() {
+                    assert!(
+                        e.ci_low <= e.value + 1e-9 && e.value <= e.ci_high + 1e-9,
+                        "{} {k}: {e:?}",
+                        a.name
+                    );
+                }
+            }
+        }
+        let by = |n: &str| r.arms.iter().find(|a| a.name == n).unwrap();
+        assert_eq!(by("no-contact").totals.contacts, 0);
+        assert!(by("champion").totals.contacts > 0);
+        assert!(by("champion").totals.collected > 0.0);
+        assert_eq!(r.comparisons.len(), 2 * COMPARED.len());
+        // The challenger's own history, warm-up included, is a dataset of the contract.
+        assert_eq!(out.exports.len(), 1);
+        let (name, histories) = &out.exports[0];
+        assert_eq!(name, "challenger");
+        assert_eq!(histories.len() as u64, by("challenger").accounts);
+        let dir = std::env::temp_dir().join(format!("forbear-lab-export-{}", std::process::id()));
+        let counts = forbear_sim::generate::write_histories(
+            &dir,
+            histories,
+            &|d| std::borrow::Cow::Owned(format!("lab:{}", d.propensity)),
+            true,
+        )
+        .unwrap();
+        assert!(counts.contacts > 0, "{counts:?}");
+        let v = forbear_data::validate_dataset(&dir).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(v.is_valid(), "{v}");
+        let (warmup, a) = arms();
+        let again = run(&cfg, &warmup, a, &|_, _| {}).unwrap();
+        for (x, y) in r.arms.iter().zip(&again.report.arms) {
+            // (NaN ≠ NaN: compared as written, where an undefined ratio is null.)
+            let json = |a: &ArmReport| serde_json::to_string(&a.kpis).unwrap();
+            assert_eq!(json(x), json(y), "{}", x.name);
+        }
+    }
+
+    #[test]
+    fn a_used_store_is_refused() {
+        let cfg = config(50, 3, 0);
+        let (warmup, a) = arms();
+        let out = run(&cfg, &warmup, a, &|_, _| {}).unwrap();
+        assert_eq!(out.series.len(), 9);
+        let (warmup, mut a) = arms();
+        let mut used = MemoryStore::new();
+        let opened: Vec<forbear_engine::Event> = Portfolio::new(1, 1, &lab_mix(), cfg.start)
+            .customers()
+            .iter()
+            .filter_map(crate::engine_bridge::account_opened)
+            .collect();
+        used.ingest(&opened).unwrap();
+        a[0].store = Box::new(used);
+        let e = run(&cfg, &warmup, a, &|_, _| {}).unwrap_err();
+        assert!(e.to_string().contains("already holds accounts"), "{e}");
     }
 }

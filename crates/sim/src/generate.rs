@@ -189,6 +189,41 @@ fn text(s: &'static str) -> Cow<'static, str> {
 
 /// Turns one account's history into rows.
 pub fn account_rows(h: &AccountHistory, rows: &mut ChunkRows) {
+    account_rows_with(h, &|_| text(POLICY_NAME), rows)
+}
+
+/// Names the policy that made a contact (`contacts.policy`).
+pub type PolicyName<'a> = dyn Fn(&crate::policy::Decision) -> Cow<'static, str> + 'a;
+
+/// Writes histories lived under any policy (the strategy lab's arms) as a dataset of the
+/// contract, published atomically into `dir`; `policy` names the policy of each contact.
+pub fn write_histories(
+    dir: &Path,
+    histories: &[AccountHistory],
+    policy: &PolicyName<'_>,
+    overwrite: bool,
+) -> Result<RowCounts, DataError> {
+    let mut writer = DatasetWriter::create(dir, true, overwrite)?;
+    for chunk in histories.chunks(CHUNK_ACCOUNTS as usize) {
+        let mut rows = ChunkRows::new();
+        for h in chunk {
+            account_rows_with(h, policy, &mut rows);
+        }
+        writer.accounts.append(&mut rows.accounts)?;
+        writer.invoices.append(&mut rows.invoices)?;
+        writer.payments.append(&mut rows.payments)?;
+        writer.contacts.append(&mut rows.contacts)?;
+        writer.disputes.append(&mut rows.disputes)?;
+        writer.promises.append(&mut rows.promises)?;
+        if let Some(t) = writer.truth.as_mut() {
+            t.append(&mut rows.truth)?;
+        }
+    }
+    writer.commit()
+}
+
+/// [`account_rows`] with the policy of each contact named by `policy`.
+pub fn account_rows_with(h: &AccountHistory, policy: &PolicyName<'_>, rows: &mut ChunkRows) {
     let c = &h.customer;
     let p = &c.profile;
     let t = &c.traits;
@@ -298,7 +333,7 @@ pub fn account_rows(h: &AccountHistory, rows: &mut ChunkRows) {
                     template: Cow::Owned(o.action.template_key(p.market.language)),
                     days_past_due: o.days_past_due,
                     balance_minor: o.balance,
-                    policy: text(POLICY_NAME),
+                    policy: policy(d),
                     propensity: d.propensity,
                     explored: d.explored,
                     delivered: o.delivered,

@@ -210,6 +210,46 @@ fn a_dispute_holds_dunning_and_upheld_undoes_it() {
     assert!(!has(&t, "soft_bar"), "{t:#?}");
 }
 
+/// A payment that names no bill settles what is not disputed first: a customer who contests
+/// part of an old bill and pays the rest is not dunned for the part they contest.
+#[test]
+fn a_payment_without_a_bill_settles_the_undisputed_amounts_first() {
+    let e = engine();
+    let mut store = MemoryStore::new();
+    let events = [
+        opened(6, CustomerType::Consumer, "Europe/Madrid"),
+        invoice(6, 600, 61, 3000, 10),
+        invoice(6, 601, 61, 2000, 11),
+        ev(
+            "disp:6",
+            6,
+            at(5),
+            EventBody::DisputeOpened {
+                dispute: DisputeId::new(6).unwrap(),
+                invoice: InvoiceId::new(600).unwrap(),
+                amount_minor: 1000,
+                by: Some("customer".into()),
+            },
+        ),
+        // 40.00 paid without naming a bill: 20.00 of the older bill and the newer one.
+        payment(6, 6, None, 4000, at(9)),
+    ];
+    run(&e, &mut store, &events, at(20));
+    let s = state(&mut store, 6);
+    let ledger = s.ledger(day(20));
+    let open: Vec<(i64, i64)> = ledger
+        .open_items
+        .iter()
+        .map(|i| (i.open_minor, i.disputed_minor))
+        .collect();
+    assert_eq!(open, [(1000, 1000)], "only the disputed 10.00 is left");
+    let t = timeline(&mut store, 6);
+    assert!(
+        !has(&t, "first-reminder"),
+        "dunned for a disputed amount: {t:#?}"
+    );
+}
+
 #[test]
 fn hardship_moves_the_case_to_forbearance_without_service_cuts() {
     let e = engine();
