@@ -199,3 +199,68 @@ fn an_interrupted_simulation_leaves_no_half_written_report() {
     assert!(!out.join("report.html").exists());
     assert!(!out.join("timeseries.parquet").exists());
 }
+
+/// The arms' engines on PostgreSQL: each arm in its own schema, which a second run into the
+/// same schemas refuses (a run needs empty stores).
+#[test]
+fn simulate_on_postgres_keeps_each_arm_in_its_own_schema() {
+    let base = std::env::var("FORBEAR_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let Ok(mut c) = postgres::Client::connect(&base, postgres::NoTls) else {
+        eprintln!("NOTICE: PostgreSQL not reachable at {base}: lab on PostgreSQL skipped");
+        return;
+    };
+    let prefix = format!("lab_e2e_{}", std::process::id());
+    let schemas = [format!("{prefix}_champion"), format!("{prefix}_challenger")];
+    let drop = |c: &mut postgres::Client| {
+        for s in &schemas {
+            c.batch_execute(&format!("DROP SCHEMA IF EXISTS {s} CASCADE"))
+                .unwrap();
+        }
+    };
+    drop(&mut c);
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}schema={prefix}");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |out: &str| {
+        forbear(&[
+            "simulate",
+            "--accounts",
+            "300",
+            "--days",
+            "20",
+            "--warmup-days",
+            "5",
+            "--bootstrap",
+            "50",
+            "--out",
+            &s(&dir.path().join(out)),
+            "--models",
+            &s(&root().join("models")),
+            "--store",
+            &url,
+        ])
+    };
+    let r = std::panic::catch_unwind(|| {
+        let o = run("a");
+        let (stdout, stderr) = text(&o);
+        assert!(o.status.success(), "{stdout}\n{stderr}");
+        let mut c = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+        for s in &schemas {
+            let n: i64 = c
+                .query_one(&format!("SELECT count(*) FROM {s}.events"), &[])
+                .unwrap()
+                .get(0);
+            assert!(n > 0, "{s} holds the arm's events");
+        }
+        let o = run("b");
+        let (_, stderr) = text(&o);
+        assert!(!o.status.success());
+        assert!(stderr.contains("already holds accounts"), "{stderr}");
+        assert!(!dir.path().join("b").exists());
+    });
+    drop(&mut c);
+    if let Err(e) = r {
+        std::panic::resume_unwind(e);
+    }
+}

@@ -38,6 +38,17 @@ impl Service {
     fn block<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
     }
+
+    /// The Prometheus text of `/metrics`.
+    fn metrics(&self) -> String {
+        self.block(async {
+            reqwest::get(format!("{}/metrics", self.base))
+                .await?
+                .text()
+                .await
+        })
+        .unwrap()
+    }
 }
 
 impl Drop for Service {
@@ -257,14 +268,7 @@ fn every_endpoint_answers_through_the_typed_client() {
     }
 
     // Metrics count what happened, per endpoint and model version.
-    let metrics = svc
-        .block(async {
-            reqwest::get(format!("{}/metrics", svc.base))
-                .await?
-                .text()
-                .await
-        })
-        .unwrap();
+    let metrics = svc.metrics();
     assert!(metrics.contains(
         "forbear_request_duration_seconds_count{endpoint=\"/v1/score\",model_version=\"v1-sample\"} 3"
     ), "{metrics}");
@@ -1113,4 +1117,43 @@ fn eligibility_reads_the_blacklist_the_engine_sets_and_lifts() {
             .any(|o| o.kind == "remove_blacklist")
     );
     assert_ne!(ask("77").rule, "blacklisted");
+}
+
+/// The strategy lab asks the service for the challenger's contacts (`forbear simulate
+/// --service`): the service logs recommendations, and the lab's report has its arms.
+#[test]
+fn the_strategy_lab_asks_the_service_for_the_challengers_contacts() {
+    let svc = start(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lab");
+    let o = std::process::Command::new(crate::forbear_bin())
+        .args([
+            "simulate",
+            "--accounts",
+            "300",
+            "--days",
+            "30",
+            "--warmup-days",
+            "10",
+            "--bootstrap",
+            "50",
+            "--out",
+            out.to_str().unwrap(),
+            "--models",
+            svc.models().to_str().unwrap(),
+            "--service",
+            &svc.base,
+        ])
+        .env("FORBEAR_SERVICE_KEY", SCORER)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = crate::text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(out.join("report.json").is_file());
+    let metrics = svc.metrics();
+    assert!(
+        metrics.contains("forbear_decisions_total{kind=\"recommend\""),
+        "{metrics}"
+    );
 }

@@ -671,10 +671,17 @@ impl AccountState {
                     self.complaints += 1;
                 }
                 if *conversation {
+                    // The call it reports: the latest on the channel within the day before it
+                    // (a call the engine cancelled, or made by someone else, is a conversation
+                    // all the same: recorded at the outcome's time).
                     match self
                         .contacts
                         .iter_mut()
-                        .filter(|c| c.channel == *channel && c.at <= e.at)
+                        .filter(|c| {
+                            c.channel == *channel
+                                && c.at <= e.at
+                                && e.at - c.at <= chrono::Duration::days(1)
+                        })
                         .max_by_key(|c| c.at)
                     {
                         Some(c) => c.conversation = true,

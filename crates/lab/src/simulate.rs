@@ -689,6 +689,12 @@ fn run_arm(
             let rate = fx(tallies[k].currency);
             covariates[k][2] = v.overdue as f64 * rate;
             covariates[k][4] = v.balance as f64 * rate;
+            covariates[k][7] = f64::from(v.late_invoices);
+            covariates[k][8] = if v.overdue > 0 {
+                f64::from(v.days_past_due.max(0))
+            } else {
+                0.0
+            };
             if c.churned_on().is_some() {
                 covariates[k][5] = 0.0;
                 covariates[k][6] = 0.0;
@@ -937,8 +943,9 @@ pub const COMPARED: [&str; 5] = [
 /// collected during the warm-up, overdue and balance due at the start, worst days-past-due
 /// bucket of the warm-up, and the fees billed and falling due within the experiment by the
 /// billing calendar (cycle day and payment terms: the tariff's schedule, which no strategy
-/// moves) for customers still there at the start.
-const COVARIATES: usize = 7;
+/// moves) for customers still there at the start, bills paid late so far and days past due
+/// at the start.
+const COVARIATES: usize = 9;
 
 /// Bills of a customer billed on `cycle_day` that fall due (`due`) or are issued within `days`
 /// days from `start`.

@@ -322,6 +322,46 @@ fn an_uncertain_location_allows_only_hours_allowed_in_every_zone() {
     );
 }
 
+/// A conversation reported long after the engine's last call (a call it cancelled, or one
+/// someone else made) counts from when it happened, not from that old call.
+#[test]
+fn a_conversation_without_a_recent_call_counts_from_its_own_time() {
+    let scenario = "[[scenario]]\nname = \"calls\"\ndefault = true\n\
+        [[scenario.step]]\nname = \"call-1\"\ndpd = 1\naction = \"call_back\"\nteam = \"t\"\n\
+        [[scenario.step]]\nname = \"call-2\"\ndpd = 18\naction = \"call_back\"\nteam = \"t\"\n";
+    let e = engine_with(scenario);
+    let mut store = MemoryStore::new();
+    let talk = ev(
+        "talk:9",
+        9,
+        at(25) + Duration::hours(10),
+        EventBody::ContactOutcome {
+            channel: forbear_core::Channel::AgentCall,
+            conversation: true,
+            opted_out: false,
+            complaint: false,
+            result: None,
+            item: None,
+        },
+    );
+    run(
+        &e,
+        &mut store,
+        &[
+            opened(9, CustomerType::Consumer, "Europe/Madrid"),
+            invoice(9, 900, 91, 3000, 10),
+            talk,
+        ],
+        at(29),
+    );
+    let t = timeline(&mut store, 9);
+    assert!(
+        t.iter().any(|l| l.starts_with("blocked calls/call-2")
+            && l.contains("a conversation about the debt took place")),
+        "{t:#?}"
+    );
+}
+
 #[test]
 fn no_call_within_seven_days_of_a_conversation_the_call_waits() {
     let mut scenario = String::from("[[scenario]]\nname = \"calls\"\ndefault = true\n");
