@@ -348,10 +348,22 @@ fn quickstart_checks_simulates_validates_and_trains() {
         sample.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
+        "--lab-out",
+        dir.path().join("lab").to_str().unwrap(),
+        "--lab-accounts",
+        "1000",
+        "--lab-days",
+        "30",
     ]);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("1. sample"), "{stdout}");
+    assert!(
+        stdout.contains("8. model-driven strategy (challenger against champion)")
+            && stdout.contains("report.html"),
+        "{stdout}"
+    );
+    assert!(dir.path().join("lab/report.html").is_file());
     assert!(stdout.contains("meets the data contract"), "{stdout}");
     assert!(
         stdout.contains("gbm risk model, trained on earlier month ends"),

@@ -129,7 +129,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         seed: 42,
         out: args.lab_out.clone(),
         start: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).context("start date")?,
-        warmup_days: 60,
+        warmup_days: 30,
         scenarios: None,
         arms: Vec::new(),
         no_contact: false,

@@ -33,7 +33,7 @@ pub struct Args {
     pub start: NaiveDate,
     /// Days every arm lives under the champion before the experiment starts, so accounts
     /// come in with a history (open debts, cases, promises) that the KPIs are adjusted for.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 30)]
     pub warmup_days: u32,
     /// Scenario set the arms are built from (default: the built-in scenarios).
     #[arg(long)]

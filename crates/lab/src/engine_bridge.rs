@@ -10,6 +10,7 @@ use forbear_core::{AccountId, Channel, ContactAction, SendWindow, Tone};
 use forbear_engine::event::Instalment;
 use forbear_engine::{Engine, Event, EventBody, EventId, OutboxItem, Store, StoreError, Target};
 use forbear_sim::{Action, Customer, Portfolio};
+use std::collections::{HashMap, HashSet};
 
 fn id(s: String) -> Option<EventId> {
     EventId::new(s).ok()
@@ -282,6 +283,12 @@ pub struct DayLog<'a> {
     /// Contacts that broke a contact rule by the customer's own facts when sent (the audit:
     /// must stay empty).
     pub violations: &'a [(AccountId, Violation)],
+    /// Contacts the audit would flag that the engine withdrew later the same day — a payment
+    /// earlier that day cured the account — but that reached the customer because the
+    /// simulator lives a day at a time and the contact was handed over in the morning, and
+    /// contacts flagged only because of such a contact; a real channel would have dropped it.
+    /// Not the engine's violations; counted apart.
+    pub withdrawn: &'a [(AccountId, Violation)],
     /// What the customers did.
     pub happened: &'a [(AccountId, forbear_sim::Event)],
     /// Counts.
@@ -321,6 +328,13 @@ pub fn run_observed(
         .filter_map(account_opened)
         .collect();
     store.ingest(&opened)?;
+    // Late fees the engine charged and has not waived: owed to the engine, unknown to the
+    // simulator (whose customers pay bills only), so the audit adds them to what is overdue.
+    let mut fees: HashMap<AccountId, i64> = HashMap::new();
+    // Contacts handed over by outbox key (account, send instant), and those the engine
+    // withdrew after handing them over (it learnt of a same-day payment only at the day's end).
+    let mut handed: HashMap<String, (AccountId, DateTime<Utc>)> = HashMap::new();
+    let mut withdrawn_contacts: HashSet<(AccountId, DateTime<Utc>)> = HashSet::new();
     for _ in 0..days {
         let day = portfolio.today();
         let Some(next) = day.checked_add_days(Days::new(1)) else {
@@ -330,6 +344,7 @@ pub fn run_observed(
         // contacts the engine schedules for the customers' next local day wait for it.
         let end = next.and_time(NaiveTime::MIN).and_utc() + chrono::Duration::hours(14);
         let mut actions: Vec<(AccountId, Action)> = Vec::new();
+        let mut keys: Vec<String> = Vec::new();
         let mut delivered: Vec<Delivered> = Vec::new();
         for item in store.outbox_due(end, usize::MAX >> 1)? {
             let Some(c) = portfolio.customer(item.account) else {
@@ -344,6 +359,24 @@ pub fn run_observed(
                 Action::Contact { at, .. } => Some((*at, p["propensity"].as_f64().unwrap_or(1.0))),
                 _ => None,
             });
+            if item.kind == "cancel_contact"
+                && let Some(k) = p["cancels"].as_str()
+                && let Some(c) = handed.get(k)
+            {
+                withdrawn_contacts.insert(*c);
+            }
+            if let Some((at, _)) = contact {
+                handed.insert(item.key.clone(), (item.account, at));
+            }
+            if item.target == Target::Billing {
+                let amount = p["amount_minor"].as_i64().unwrap_or(0);
+                match item.kind.as_str() {
+                    "late_fee" => *fees.entry(item.account).or_default() += amount,
+                    "waive_fee" => *fees.entry(item.account).or_default() -= amount,
+                    _ => {}
+                }
+            }
+            keys.extend(done.iter().map(|_| item.key.clone()));
             actions.extend(done.into_iter().map(|a| (item.account, a)));
             store.outbox_delivered(&item.key, end)?;
             delivered.push(Delivered {
@@ -353,7 +386,18 @@ pub fn run_observed(
                 contact,
             });
         }
-        let violations = audit(portfolio, engine.rules(), day, &actions);
+        let flagged = audit(
+            portfolio,
+            engine.rules(),
+            day,
+            &actions,
+            &fees,
+            &withdrawn_contacts,
+        );
+        // What was handed over more than a cool-down ago can no longer be withdrawn.
+        let horizon = end - chrono::Duration::days(8);
+        handed.retain(|_, (_, at)| *at > horizon);
+        withdrawn_contacts.retain(|(_, at)| *at > horizon);
         let happened = portfolio
             .step(&actions)
             .map_err(|e| StoreError::Backend(format!("simulator: {e}")))?;
@@ -363,12 +407,22 @@ pub fn run_observed(
             .collect();
         store.ingest(&events)?;
         engine.tick(store, end, 1_000, &mut |_| {})?;
+        let (mut violations, mut withdrawn) = (Vec::new(), Vec::new());
+        for (k, v, explained) in flagged {
+            let (account, key) = (actions[k].0, &keys[k]);
+            if explained || withdrawn_later(store, account, key)? {
+                withdrawn.push((account, v));
+            } else {
+                violations.push((account, v));
+            }
+        }
         observe(&DayLog {
             day,
             portfolio,
             delivered: &delivered,
             actions: &actions,
             violations: &violations,
+            withdrawn: &withdrawn,
             happened: &happened,
             counts: Day {
                 events: events.len() as u64,
@@ -379,19 +433,37 @@ pub fn run_observed(
     Ok(())
 }
 
+/// Whether the engine withdrew the contact of outbox item `key` (a scheduled contact
+/// reversed, on cure).
+fn withdrawn_later(
+    store: &mut dyn Store,
+    account: AccountId,
+    key: &str,
+) -> Result<bool, StoreError> {
+    Ok(store.events(account)?.iter().any(|e| {
+        matches!(&e.body, EventBody::MeasureReversed {
+            measure: forbear_engine::Measure::PendingContact { effect, .. },
+            ..
+        } if effect == key)
+    }))
+}
+
 /// The contacts among `actions` that break `rules` by the customers' facts at the start of
-/// `day`, each judged with the day's earlier contacts counted.
+/// `day`, each judged with the day's earlier contacts counted: their positions in `actions`
+/// and the rule.
 fn audit(
     portfolio: &Portfolio,
     rules: &ContactRules,
     day: NaiveDate,
     actions: &[(AccountId, Action)],
-) -> Vec<(AccountId, Violation)> {
+    fees: &HashMap<AccountId, i64>,
+    withdrawn: &HashSet<(AccountId, DateTime<Utc>)>,
+) -> Vec<(usize, Violation, bool)> {
     let mut out = Vec::new();
     // Sorted by account: the day's earlier contacts are the current account's.
     let mut today: (Option<AccountId>, Vec<PastContact>) = (None, Vec::new());
-    let mut sorted: Vec<&(AccountId, Action)> = actions.iter().collect();
-    sorted.sort_by_key(|(a, x)| {
+    let mut sorted: Vec<(usize, &(AccountId, Action))> = actions.iter().enumerate().collect();
+    sorted.sort_by_key(|(_, (a, x))| {
         (
             *a,
             match x {
@@ -400,7 +472,7 @@ fn audit(
             },
         )
     });
-    for (account, a) in sorted {
+    for (k, (account, a)) in sorted {
         let Action::Contact { action, at } = a else {
             continue;
         };
@@ -415,12 +487,26 @@ fn audit(
         let mut facts = c.contact_facts(day);
         facts.recent = &recent;
         // The rule holds dunning for the disputed amount: a contact breaks it when something is
-        // overdue and all of it is disputed (the simulator's own policy holds a disputed bill
-        // as a whole).
+        // overdue and all of it, unpaid late fees included, is disputed (the simulator's own
+        // policy holds a disputed bill as a whole).
         let v = c.view(day);
-        facts.dispute_open = v.overdue > 0 && v.overdue <= c.disputed_overdue(day);
+        let owed = v.overdue + fees.get(account).copied().unwrap_or(0).max(0);
+        facts.dispute_open = v.overdue > 0 && owed <= c.disputed_overdue(day);
         if let Err(v) = rules.check(&facts, action.channel, action.tone, *at) {
-            out.push((*account, v));
+            // Explained by contacts the engine withdrew after handing them over: without
+            // them, the contact keeps the rules.
+            let kept: Vec<PastContact> = recent
+                .iter()
+                .filter(|p| !withdrawn.contains(&(*account, p.at)))
+                .copied()
+                .collect();
+            let explained = kept.len() < recent.len() && {
+                facts.recent = &kept;
+                rules
+                    .check(&facts, action.channel, action.tone, *at)
+                    .is_ok()
+            };
+            out.push((k, v, explained));
         }
         today.1.push(PastContact {
             at: *at,

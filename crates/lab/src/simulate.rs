@@ -412,6 +412,10 @@ pub struct Totals {
     pub violations: u64,
     /// Contacts breaking a contact rule during the warm-up (the champion's engine, every arm).
     pub warmup_violations: u64,
+    /// Contacts the engine withdrew later the same day (a payment cured the account first)
+    /// that reached the customer anyway because the simulator lives a day at a time: not
+    /// violations of the engine's, counted apart (see `engine_bridge::DayLog::withdrawn`).
+    pub withdrawn_after_handover: u64,
     /// Accounts that fell past due.
     pub delinquent: u64,
     /// Of them, not past due at the end.
@@ -572,6 +576,7 @@ pub fn run(
 
 struct ArmRun {
     histories: Option<Vec<AccountHistory>>,
+    withdrawn: u64,
     name: String,
     warmup_violations: u64,
     scenarios: String,
@@ -642,7 +647,7 @@ fn run_arm(
     } else {
         Vec::new()
     };
-    let mut warmup_violations = 0u64;
+    let (mut warmup_violations, mut withdrawn) = (0u64, 0u64);
     if cfg.warmup_days > 0 {
         let engine = warmup.clone();
         engine_bridge::run_observed(
@@ -728,6 +733,7 @@ fn run_arm(
                 churned: 0,
             };
             let (mut collected, mut cost) = (0.0, 0.0);
+            withdrawn += log.withdrawn.len() as u64;
             for (a, v) in log.violations {
                 tracing::warn!(arm = %name, account = %a, day = %log.day, "contact rule broken: {v}");
                 if let Some(&k) = index.get(a) {
@@ -877,6 +883,7 @@ fn run_arm(
     });
     Ok(ArmRun {
         histories,
+        withdrawn,
         name: arm.name.clone(),
         warmup_violations,
         scenarios: arm.engine.scenarios().version.clone(),
@@ -1083,6 +1090,7 @@ fn summarise(cfg: &LabConfig, mut runs: Vec<ArmRun>) -> LabOutcome {
                 complaints: all.complaints as u64,
                 violations: all.violations as u64,
                 warmup_violations: run.warmup_violations,
+                withdrawn_after_handover: run.withdrawn,
                 delinquent: all.reached[1] as u64,
                 cured: all.cured as u64,
             },
@@ -1253,6 +1261,7 @@ mod tests {
                 }
                 ArmRun {
                     histories: None,
+                    withdrawn: 0,
                     name: format!("arm{arm}"),
                     warmup_violations: 0,
                     scenarios: String::new(),
