@@ -11,6 +11,7 @@ use forbear_engine::event::Instalment;
 use forbear_engine::{Engine, Event, EventBody, EventId, OutboxItem, Store, StoreError, Target};
 use forbear_sim::{Action, Customer, Portfolio};
 use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
 
 fn id(s: String) -> Option<EventId> {
     EventId::new(s).ok()
@@ -307,11 +308,13 @@ pub fn run(
     on_day: &mut dyn FnMut(NaiveDate, Day),
 ) -> Result<(), StoreError> {
     run_observed(portfolio, engine, store, days, &mut |log| {
-        on_day(log.day, log.counts)
+        on_day(log.day, log.counts);
+        ControlFlow::Continue(())
     })
 }
 
-/// [`run`], with everything each day did shown to `observe`; every contact is audited
+/// [`run`], with everything each day did shown to `observe` (which may stop the run after
+/// that day: `ControlFlow::Break`); every contact is audited
 /// against the engine's contact rules with the customer's own facts (their opt-outs,
 /// disputes, declared hardship and the contacts already made, that day's included) before it
 /// reaches them.
@@ -320,7 +323,7 @@ pub fn run_observed(
     engine: &Engine,
     store: &mut dyn Store,
     days: u32,
-    observe: &mut dyn FnMut(&DayLog<'_>),
+    observe: &mut dyn FnMut(&DayLog<'_>) -> ControlFlow<()>,
 ) -> Result<(), StoreError> {
     let opened: Vec<Event> = portfolio
         .customers()
@@ -416,7 +419,7 @@ pub fn run_observed(
                 violations.push((account, v));
             }
         }
-        observe(&DayLog {
+        let flow = observe(&DayLog {
             day,
             portfolio,
             delivered: &delivered,
@@ -429,6 +432,9 @@ pub fn run_observed(
                 actions: actions.len() as u64,
             },
         });
+        if flow.is_break() {
+            break;
+        }
     }
     Ok(())
 }

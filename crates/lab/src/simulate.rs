@@ -22,7 +22,9 @@ use forbear_sim::{Portfolio, SegmentMix};
 use forbear_strategy::StrategyConfig;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One arm: its name, share of the accounts, and the engine that duns them.
 pub struct ArmSetup {
@@ -75,6 +77,9 @@ pub enum LabError {
     /// A setting is wrong.
     #[error("{0}")]
     Config(String),
+    /// Another arm failed, so this one stopped.
+    #[error("stopped: another arm failed")]
+    Stopped,
     /// An arm's store failed.
     #[error("arm {arm}: {source}")]
     Store {
@@ -554,23 +559,41 @@ pub fn run(
     let ids = split(cfg.accounts, cfg.seed, &mix, &shares)?;
     let results: Mutex<Vec<Option<Result<ArmRun, LabError>>>> =
         Mutex::new((0..arms.len()).map(|_| None).collect());
+    // An arm that fails stops the others at their next day.
+    let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         for (k, (arm, ids)) in arms.into_iter().zip(ids).enumerate() {
-            let (mix, results) = (&mix, &results);
+            let (mix, results, stop) = (&mix, &results, &stop);
             scope.spawn(move || {
-                let r = run_arm(cfg, warmup, arm, &ids, mix, &|d| progress(k, d));
+                let r = run_arm(cfg, warmup, arm, &ids, mix, stop, &|d| progress(k, d));
+                if r.is_err() {
+                    stop.store(true, Ordering::Relaxed);
+                }
                 if let Ok(mut g) = results.lock() {
                     g[k] = Some(r);
                 }
             });
         }
     });
-    let runs: Vec<ArmRun> = results
+    let results: Vec<Result<ArmRun, LabError>> = results
         .into_inner()
         .map_err(|_| LabError::Config("an arm's thread panicked".into()))?
         .into_iter()
         .map(|r| r.unwrap_or_else(|| Err(LabError::Config("an arm did not finish".into()))))
-        .collect::<Result<_, _>>()?;
+        .collect();
+    // The failure that stopped the others, not theirs.
+    let mut runs = Vec::with_capacity(results.len());
+    let mut stopped = None;
+    for r in results {
+        match r {
+            Ok(run) => runs.push(run),
+            Err(LabError::Stopped) => stopped = Some(LabError::Stopped),
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some(e) = stopped {
+        return Err(e);
+    }
     Ok(summarise(cfg, runs))
 }
 
@@ -592,6 +615,7 @@ fn run_arm(
     mut arm: ArmSetup,
     ids: &[AccountId],
     mix: &SegmentMix,
+    stop: &AtomicBool,
     progress: &dyn Fn(u32),
 ) -> Result<ArmRun, LabError> {
     let started = std::time::Instant::now();
@@ -686,6 +710,11 @@ fn run_arm(
                 }
                 done += 1;
                 progress(done);
+                if stop.load(Ordering::Relaxed) {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
             },
         )
         .map_err(fail)?;
@@ -815,9 +844,17 @@ fn run_arm(
             series.push(day);
             done += 1;
             progress(done);
+            if stop.load(Ordering::Relaxed) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
         },
     )
     .map_err(fail)?;
+    if stop.load(Ordering::Relaxed) {
+        return Err(LabError::Stopped);
+    }
     // What the engine made of each account: the case report's definitions, per account.
     let end = cfg.start.and_time(NaiveTime::MIN).and_utc() + Duration::days(i64::from(cfg.days));
     for (k, c) in portfolio.customers().iter().enumerate() {
