@@ -126,6 +126,10 @@ fn simulate_refuses_bad_settings_and_keeps_the_last_report() {
             vec!["--split", "champion=1,nobody=2"],
             "no arm named \"nobody\"",
         ),
+        (
+            vec!["--split", "champion=0,challenger=1"],
+            "weight of champion must be a number > 0",
+        ),
         (vec!["--arm", "x"], "expected NAME=FILE"),
         (vec!["--arm", "Bad Name=f.toml"], "lower-case"),
         (vec!["--arm", "champion=f.toml"], "exists already"),

@@ -97,9 +97,9 @@ fn shares(names: &[String], split: Option<&str>) -> Result<Vec<f64>> {
             .trim()
             .parse()
             .ok()
-            .filter(|w: &f64| w.is_finite() && *w >= 0.0)
+            .filter(|w: &f64| w.is_finite() && *w > 0.0)
             .with_context(|| {
-                format!("--split: weight of {name} must be a number ≥ 0, got {w:?}")
+                format!("--split: weight of {name} must be a number > 0, got {w:?}")
             })?;
         out[k] = Some(w);
     }
