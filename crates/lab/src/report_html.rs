@@ -274,3 +274,82 @@ pub fn render(report: &LabReport, series: &[LabDay]) -> String {
     s.push_str("</table><p><small>Written by <code>forbear simulate</code>. The customers' reactions come from the simulator's ground truth; each arm's engine saw only what a real engine would.</small></p></body></html>\n");
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulate::{ArmReport, Estimate, LabReport, Totals};
+    use std::collections::BTreeMap;
+
+    fn report(names: &[&str]) -> LabReport {
+        let e = Estimate {
+            value: 1.0,
+            ci_low: 0.5,
+            ci_high: 1.5,
+        };
+        LabReport {
+            accounts: 10,
+            days: 3,
+            seed: 1,
+            start: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            bootstrap: 10,
+            base_currency: "EUR".into(),
+            arms: names
+                .iter()
+                .map(|n| ArmReport {
+                    name: n.to_string(),
+                    accounts: 5,
+                    scenarios: "v1".into(),
+                    kpis: KPIS.iter().map(|k| (k.name.to_string(), e)).collect(),
+                    totals: Totals::default(),
+                    seconds: 0.1,
+                })
+                .collect(),
+            comparisons: Vec::new(),
+            units: BTreeMap::new(),
+        }
+    }
+
+    fn day(arm: &str, d: u32) -> LabDay {
+        LabDay {
+            arm: arm.to_string().into(),
+            day: chrono::NaiveDate::from_ymd_opt(2026, 1, d).unwrap(),
+            accounts: 5,
+            collected_base_minor: 1000 * i64::from(d),
+            contacts: 1,
+            contact_cost_base_minor: 5,
+            complaints: 0,
+            opt_outs: 0,
+            violations: 0,
+            dpd_1_30: 1,
+            dpd_31_60: 0,
+            dpd_61_90: 0,
+            dpd_91_plus: 0,
+            overdue_base_minor: 100,
+            receivables_base_minor: 200,
+            barred: 0,
+            churned: 0,
+        }
+    }
+
+    /// One page, no script, no link out; a chart per series with a line per arm; arm names
+    /// escaped; every KPI in the table.
+    #[test]
+    fn the_page_is_self_contained_and_escapes_names() {
+        let r = report(&["champion", "<b>x</b>"]);
+        let series: Vec<LabDay> = (1..=3)
+            .flat_map(|d| [day("champion", d), day("<b>x</b>", d)])
+            .collect();
+        let html = render(&r, &series);
+        assert!(
+            !html.contains("<script") && !html.contains("http"),
+            "{html}"
+        );
+        assert_eq!(html.matches("<svg").count(), 6);
+        assert_eq!(html.matches("<polyline").count(), 12);
+        assert!(html.contains("&lt;b&gt;x&lt;/b&gt;") && !html.contains("<b>x</b>"));
+        for k in KPIS {
+            assert!(html.contains(&format!("<td>{}</td>", k.name)), "{}", k.name);
+        }
+    }
+}
