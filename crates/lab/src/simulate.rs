@@ -906,6 +906,13 @@ fn run_arm(
             }
         })
         .collect();
+    tracing::info!(
+        arm = %arm.name,
+        accounts = tallies.len(),
+        days = cfg.warmup_days + cfg.days,
+        seconds = started.elapsed().as_secs_f64(),
+        "arm lived through its days"
+    );
     let histories = (!lived.is_empty()).then(|| {
         portfolio
             .customers()
