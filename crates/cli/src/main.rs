@@ -46,7 +46,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// The main job on embedded defaults: check the sample, simulate a portfolio, validate it,
-    /// report how it behaves, and train risk models on it. Run it from the repository root.
+    /// report how it behaves, train risk and response models on it, judge the recommender by
+    /// the truth, and run the strategy lab (champion against challenger) with its headline.
+    /// Run it from the repository root.
     Quickstart(quickstart::Args),
     /// The dunning engine: `ingest` events, `tick` the clock forward executing what falls due,
     /// `timeline` and `case` of an account, `act` for agents, `scenarios check|diff|dry-run`.
