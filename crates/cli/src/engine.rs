@@ -12,6 +12,25 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// The response models of `strategy` as the engine's recommender, in process.
+pub fn model_recommender(strategy: &crate::strategy::StrategyArgs) -> Result<Arc<dyn Recommender>> {
+    Ok(Arc::new(forbear_engine::recommend::ModelRecommender::new(
+        strategy.recommender(false)?,
+        strategy.version(),
+    )))
+}
+
+/// A running `forbear serve` at `url` as the engine's recommender (its API key in
+/// FORBEAR_SERVICE_KEY).
+pub fn service_recommender(url: &str) -> Result<Arc<dyn Recommender>> {
+    let key = std::env::var("FORBEAR_SERVICE_KEY")
+        .ok()
+        .filter(|k| !k.is_empty());
+    Ok(Arc::new(
+        forbear_daemon::service::ServiceRecommender::new(url, key).map_err(anyhow::Error::msg)?,
+    ))
+}
+
 /// The store and engine settings shared by the subcommands.
 #[derive(Debug, clap::Args)]
 pub struct StoreArgs {
@@ -58,24 +77,15 @@ impl EngineArgs {
         };
         let recommender: Arc<dyn Recommender> = match self.recommender.as_str() {
             "rules" => Arc::new(RuleOfThumb),
-            "models" => match self.strategy.recommender(false) {
-                Ok(r) => Arc::new(forbear_engine::recommend::ModelRecommender::new(
-                    r,
-                    self.strategy.version(),
-                )),
+            "models" => match model_recommender(&self.strategy) {
+                Ok(r) => r,
                 Err(e) => {
                     tracing::warn!("no response models ({e:#}); the rule of thumb picks contacts");
                     Arc::new(RuleOfThumb)
                 }
             },
             url if url.starts_with("http://") || url.starts_with("https://") => {
-                let key = std::env::var("FORBEAR_SERVICE_KEY")
-                    .ok()
-                    .filter(|k| !k.is_empty());
-                Arc::new(
-                    forbear_daemon::service::ServiceRecommender::new(url, key)
-                        .map_err(anyhow::Error::msg)?,
-                )
+                service_recommender(url)?
             }
             other => bail!(
                 "--recommender must be models, rules or the service's URL (http://…), not {other:?}"

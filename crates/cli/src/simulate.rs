@@ -204,21 +204,9 @@ pub fn prepare(args: &Args, models: Option<Arc<dyn Recommender>>) -> Result<Plan
     let rules: ContactRules = strategy_config.rules.clone();
     let models: Arc<dyn Recommender> = match (models, &args.service) {
         (Some(m), _) => m,
-        (None, Some(url)) => {
-            let key = std::env::var("FORBEAR_SERVICE_KEY")
-                .ok()
-                .filter(|k| !k.is_empty());
-            Arc::new(
-                forbear_daemon::service::ServiceRecommender::new(url, key)
-                    .map_err(anyhow::Error::msg)?,
-            )
-        }
-        (None, None) => Arc::new(forbear_engine::recommend::ModelRecommender::new(
-            args.strategy
-                .recommender(false)
-                .context("the challenger's response models")?,
-            args.strategy.version(),
-        )),
+        (None, Some(url)) => crate::engine::service_recommender(url)?,
+        (None, None) => crate::engine::model_recommender(&args.strategy)
+            .context("the challenger's response models")?,
     };
     let parent = args
         .out
@@ -238,10 +226,11 @@ pub fn prepare(args: &Args, models: Option<Arc<dyn Recommender>>) -> Result<Plan
     }
     std::fs::create_dir_all(staging.join("engine"))
         .with_context(|| format!("cannot create {}", staging.display()))?;
+    let templates = Templates::builtin()?;
     let warmup = Engine::new(
         champion.clone(),
         rules.clone(),
-        Templates::builtin()?,
+        templates.clone(),
         Arc::new(RuleOfThumb),
     );
     let mut arms = Vec::new();
@@ -255,7 +244,7 @@ pub fn prepare(args: &Args, models: Option<Arc<dyn Recommender>>) -> Result<Plan
         } else {
             Arc::new(RuleOfThumb)
         };
-        let engine = Engine::new(set, rules.clone(), Templates::builtin()?, recommender);
+        let engine = Engine::new(set, rules.clone(), templates.clone(), recommender);
         arms.push(ArmSetup {
             name,
             share,
@@ -362,22 +351,26 @@ pub fn headline(outcome: &LabOutcome, out: &Path) -> String {
             .find(|c| c.arm == "challenger" && c.kpi == kpi)
     };
     let violations: u64 = r.arms.iter().map(|a| a.totals.violations).sum();
+    // A comparison's relative change and its interval, in percent with `d` decimals.
+    let pct = |c: &forbear_lab::simulate::Comparison, d: usize| {
+        let e = &c.relative;
+        (
+            format!("{:+.d$}%", 100.0 * e.value),
+            format!(
+                "(95% CI {:+.d$}% to {:+.d$}%)",
+                100.0 * e.ci_low,
+                100.0 * e.ci_high
+            ),
+        )
+    };
     let mut s = String::from("model-driven strategy (challenger against champion): ");
     if let Some(c) = find("net_collected") {
-        s.push_str(&format!(
-            "{:+.1}% collected net of contact cost (95% CI {:+.1}% to {:+.1}%)",
-            100.0 * c.relative.value,
-            100.0 * c.relative.ci_low,
-            100.0 * c.relative.ci_high
-        ));
+        let (v, ci) = pct(c, 1);
+        s.push_str(&format!("{v} collected net of contact cost {ci}"));
     }
     if let Some(c) = find("complaints") {
-        s.push_str(&format!(
-            ", {:+.0}% complaints (95% CI {:+.0}% to {:+.0}%)",
-            100.0 * c.relative.value,
-            100.0 * c.relative.ci_low,
-            100.0 * c.relative.ci_high
-        ));
+        let (v, ci) = pct(c, 0);
+        s.push_str(&format!(", {v} complaints {ci}"));
     }
     s.push_str(&format!(
         ", {violations} rule violations; report: {}",

@@ -183,6 +183,22 @@ impl ChunkRows {
     }
 }
 
+impl ChunkRows {
+    /// Appends the chunk's rows to the dataset's tables, leaving the builders empty.
+    fn write_to(&mut self, writer: &mut DatasetWriter) -> Result<(), DataError> {
+        writer.accounts.append(&mut self.accounts)?;
+        writer.invoices.append(&mut self.invoices)?;
+        writer.payments.append(&mut self.payments)?;
+        writer.contacts.append(&mut self.contacts)?;
+        writer.disputes.append(&mut self.disputes)?;
+        writer.promises.append(&mut self.promises)?;
+        if let Some(t) = writer.truth.as_mut() {
+            t.append(&mut self.truth)?;
+        }
+        Ok(())
+    }
+}
+
 fn text(s: &'static str) -> Cow<'static, str> {
     Cow::Borrowed(s)
 }
@@ -209,15 +225,7 @@ pub fn write_histories(
         for h in chunk {
             account_rows_with(h, policy, &mut rows);
         }
-        writer.accounts.append(&mut rows.accounts)?;
-        writer.invoices.append(&mut rows.invoices)?;
-        writer.payments.append(&mut rows.payments)?;
-        writer.contacts.append(&mut rows.contacts)?;
-        writer.disputes.append(&mut rows.disputes)?;
-        writer.promises.append(&mut rows.promises)?;
-        if let Some(t) = writer.truth.as_mut() {
-            t.append(&mut rows.truth)?;
-        }
+        rows.write_to(&mut writer)?;
     }
     writer.commit()
 }
@@ -523,15 +531,7 @@ pub fn generate(
             pending.insert(k, rows);
             while let Some(mut rows) = pending.remove(&want) {
                 stats.merge(&rows.stats);
-                writer.accounts.append(&mut rows.accounts)?;
-                writer.invoices.append(&mut rows.invoices)?;
-                writer.payments.append(&mut rows.payments)?;
-                writer.contacts.append(&mut rows.contacts)?;
-                writer.disputes.append(&mut rows.disputes)?;
-                writer.promises.append(&mut rows.promises)?;
-                if let Some(t) = writer.truth.as_mut() {
-                    t.append(&mut rows.truth)?;
-                }
+                rows.write_to(&mut writer)?;
                 want += 1;
                 progress((want * CHUNK_ACCOUNTS).min(cfg.accounts));
             }

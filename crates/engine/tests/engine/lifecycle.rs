@@ -322,6 +322,27 @@ fn an_uncertain_location_allows_only_hours_allowed_in_every_zone() {
     );
 }
 
+/// An agent's call on which the debt was discussed.
+fn conversation(
+    id: &str,
+    account: i64,
+    when: chrono::DateTime<chrono::Utc>,
+) -> forbear_engine::Event {
+    ev(
+        id,
+        account,
+        when,
+        EventBody::ContactOutcome {
+            channel: forbear_core::Channel::AgentCall,
+            conversation: true,
+            opted_out: false,
+            complaint: false,
+            result: None,
+            item: None,
+        },
+    )
+}
+
 /// A conversation reported long after the engine's last call (a call it cancelled, or one
 /// someone else made) counts from when it happened, not from that old call.
 #[test]
@@ -331,19 +352,7 @@ fn a_conversation_without_a_recent_call_counts_from_its_own_time() {
         [[scenario.step]]\nname = \"call-2\"\ndpd = 18\naction = \"call_back\"\nteam = \"t\"\n";
     let e = engine_with(scenario);
     let mut store = MemoryStore::new();
-    let talk = ev(
-        "talk:9",
-        9,
-        at(25) + Duration::hours(10),
-        EventBody::ContactOutcome {
-            channel: forbear_core::Channel::AgentCall,
-            conversation: true,
-            opted_out: false,
-            complaint: false,
-            result: None,
-            item: None,
-        },
-    );
+    let talk = conversation("talk:9", 9, at(25) + Duration::hours(10));
     run(
         &e,
         &mut store,
@@ -372,19 +381,7 @@ fn no_call_within_seven_days_of_a_conversation_the_call_waits() {
     }
     let e = engine_with(&scenario);
     let mut store = MemoryStore::new();
-    let talk = ev(
-        "talk:1",
-        8,
-        at(12) + Duration::hours(2),
-        EventBody::ContactOutcome {
-            channel: forbear_core::Channel::AgentCall,
-            conversation: true,
-            opted_out: false,
-            complaint: false,
-            result: None,
-            item: None,
-        },
-    );
+    let talk = conversation("talk:1", 8, at(12) + Duration::hours(2));
     run(
         &e,
         &mut store,
