@@ -309,49 +309,21 @@ impl Gbm {
                 found: x.features(),
             });
         }
-        // Rows go through in blocks copied row-major into a small buffer, so every node reads its
-        // feature from L1 cache; within a block, tree by tree, eight rows at a time, each walking
-        // at most the tree's depth in steps (leaves loop to themselves): no unpredictable branch, and eight
-        // independent walks for the processor to overlap.
-        const BLOCK: usize = 128;
-        const LANES: usize = 8;
-        let flat: Vec<FlatTree> = self.trees.iter().map(FlatTree::new).collect();
-        let width = x.features();
         let mut raw = vec![self.base_score; x.rows()];
-        let mut buf = vec![0.0; BLOCK * width];
-        for (b, chunk) in raw.chunks_mut(BLOCK).enumerate() {
-            let first = b * BLOCK;
-            for f in 0..width {
-                for (j, v) in x.column(f)[first..first + chunk.len()].iter().enumerate() {
-                    buf[j * width + f] = *v;
-                }
-            }
-            for t in &flat {
-                let internal = t.internal as u32;
-                for (g, lane_rows) in chunk.chunks_mut(LANES).enumerate() {
-                    let mut k = [0u32; LANES];
-                    // Leaves loop to themselves; stop once every lane sits on one (paths are
-                    // mostly shorter than the deepest leaf).
-                    for _ in 0..t.depth {
-                        for (q, kq) in k.iter_mut().enumerate().take(lane_rows.len()) {
-                            let n = &t.nodes[*kq as usize];
-                            let v = buf[(g * LANES + q) * width + n.feature as usize];
-                            let left = (v <= n.threshold) | (v.is_nan() & n.missing_left);
-                            *kq = n.next[usize::from(left)];
-                        }
-                        if k.iter().all(|kq| *kq >= internal) {
-                            break;
-                        }
-                    }
-                    for (q, r) in lane_rows.iter_mut().enumerate() {
-                        *r += t.leaves[k[q] as usize - t.internal];
-                    }
-                }
-            }
+        if x.rows() < QUICKSCORER_MIN_ROWS {
+            let flat: Vec<FlatTree> = self.trees.iter().map(FlatTree::new).collect();
+            walk_lanes(&flat, x, &mut raw);
+            return Ok(raw);
         }
+        let scorer = QuickScorer::new(self);
+        scorer.score(x, &mut raw);
+        walk_lanes(&scorer.walked, x, &mut raw);
         Ok(raw)
     }
 }
+
+/// Below this many rows, laying the trees out for [`QuickScorer`] costs more than walking them.
+const QUICKSCORER_MIN_ROWS: usize = 64;
 
 /// A model laid out once for scoring many small batches of rows (the candidate actions of one
 /// recommendation): rows are given row-major, so a caller fills one buffer per request and no
@@ -568,6 +540,271 @@ impl FlatTree {
             group: t.group,
         }
     }
+}
+
+/// Adds the outputs of `trees` to `raw`, row by row of `x`: rows go through in blocks copied
+/// row-major into a small buffer, so every node reads its feature from L1 cache; within a block,
+/// tree by tree, eight rows at a time, each walking at most the tree's depth in steps (leaves
+/// loop to themselves): no unpredictable branch, and eight independent walks for the processor
+/// to overlap.
+fn walk_lanes(trees: &[FlatTree], x: &Columns<'_>, raw: &mut [f64]) {
+    const BLOCK: usize = 128;
+    const LANES: usize = 8;
+    if trees.is_empty() {
+        return;
+    }
+    let width = x.features();
+    let mut buf = vec![0.0; BLOCK * width];
+    for (b, chunk) in raw.chunks_mut(BLOCK).enumerate() {
+        let first = b * BLOCK;
+        for f in 0..width {
+            for (j, v) in x.column(f)[first..first + chunk.len()].iter().enumerate() {
+                buf[j * width + f] = *v;
+            }
+        }
+        for t in trees {
+            let internal = t.internal as u32;
+            for (g, lane_rows) in chunk.chunks_mut(LANES).enumerate() {
+                let mut k = [0u32; LANES];
+                // Stop once every lane sits on a leaf (paths are mostly shorter than the
+                // deepest leaf).
+                for _ in 0..t.depth {
+                    for (q, kq) in k.iter_mut().enumerate().take(lane_rows.len()) {
+                        let n = &t.nodes[*kq as usize];
+                        let v = buf[(g * LANES + q) * width + n.feature as usize];
+                        let left = (v <= n.threshold) | (v.is_nan() & n.missing_left);
+                        *kq = n.next[usize::from(left)];
+                    }
+                    if k.iter().all(|kq| *kq >= internal) {
+                        break;
+                    }
+                }
+                for (q, r) in lane_rows.iter_mut().enumerate() {
+                    *r += t.leaves[k[q] as usize - t.internal];
+                }
+            }
+        }
+    }
+}
+
+/// The trees of a model laid out for QuickScorer (Lucchese et al., SIGIR 2015): no tree is
+/// walked. Each tree's leaves are numbered left to right in the bits of a word; a node whose
+/// test fails for a row (the row goes right) rules out the leaves of its left subtree, and the
+/// row's leaf is the leftmost one nothing ruled out. The nodes are grouped by feature and sorted
+/// by threshold, so for a row's value the failing nodes are a prefix of its feature's list:
+/// scoring is a linear scan that ANDs masks, with no dependent loads and one unpredictable
+/// branch per feature instead of one per node. Trees go in groups of at most 256 (a node names
+/// its tree in a byte, so indexing a row's 256 words needs no bounds check); trees of more than
+/// 64 leaves (or malformed) are left to [`walk_lanes`].
+struct QuickScorer {
+    groups: Vec<QsGroup>,
+    /// The base score plus the trees that are a single leaf.
+    constant: f64,
+    /// Trees that do not fit a word.
+    walked: Vec<FlatTree>,
+}
+
+/// Up to 256 trees laid out for [`QuickScorer`].
+#[derive(Default)]
+struct QsGroup {
+    trees: usize,
+    /// Per feature, the range of its nodes in the three arrays below (sorted by threshold).
+    offsets: Vec<usize>,
+    thresholds: Vec<f64>,
+    tree_of: Vec<u8>,
+    masks: Vec<u64>,
+    /// Per feature, the range of its nodes that send a missing value right.
+    nan_offsets: Vec<usize>,
+    nan_tree_of: Vec<u8>,
+    nan_masks: Vec<u64>,
+    /// 64 slots per tree: the leaf values left to right.
+    leaves: Vec<f64>,
+}
+
+/// A node of a tree of a [`QsGroup`] while it is built: threshold, tree, mask, missing left.
+type QsNode = (f64, u8, u64, bool);
+
+impl QsGroup {
+    fn new(width: usize, trees: usize, nodes: &mut [Vec<QsNode>], leaves: Vec<f64>) -> QsGroup {
+        let mut g = QsGroup {
+            trees,
+            offsets: vec![0],
+            nan_offsets: vec![0],
+            leaves,
+            ..QsGroup::default()
+        };
+        for f in nodes.iter_mut().take(width) {
+            f.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for &(th, t, m, missing_left) in f.iter() {
+                g.thresholds.push(th);
+                g.tree_of.push(t);
+                g.masks.push(m);
+                if !missing_left {
+                    g.nan_tree_of.push(t);
+                    g.nan_masks.push(m);
+                }
+            }
+            g.offsets.push(g.thresholds.len());
+            g.nan_offsets.push(g.nan_tree_of.len());
+            f.clear();
+        }
+        g
+    }
+
+    /// Adds the group's trees' outputs to every row of `x`.
+    fn add(&self, x: &Columns<'_>, raw: &mut [f64]) {
+        // A block of rows at a time, so a feature's nodes are read from cache for all of them.
+        const BLOCK: usize = 8;
+        let nt = self.trees;
+        let mut words = vec![[!0u64; 256]; BLOCK];
+        for (b, chunk) in raw.chunks_mut(BLOCK).enumerate() {
+            let first = b * BLOCK;
+            let m = chunk.len();
+            for w in &mut words[..m] {
+                w[..nt].fill(!0);
+            }
+            for f in 0..x.features().min(self.offsets.len() - 1) {
+                let (lo, hi) = (self.offsets[f], self.offsets[f + 1]);
+                let (nlo, nhi) = (self.nan_offsets[f], self.nan_offsets[f + 1]);
+                let nodes = self.thresholds[lo..hi]
+                    .iter()
+                    .zip(&self.tree_of[lo..hi])
+                    .zip(&self.masks[lo..hi]);
+                let nan_nodes = self.nan_tree_of[nlo..nhi]
+                    .iter()
+                    .zip(&self.nan_masks[nlo..nhi]);
+                for (value, w) in x.column(f)[first..first + m].iter().zip(&mut words) {
+                    if value.is_nan() {
+                        for (&t, &mask) in nan_nodes.clone() {
+                            w[usize::from(t)] &= mask;
+                        }
+                        continue;
+                    }
+                    for ((&th, &t), &mask) in nodes.clone() {
+                        if th >= *value {
+                            break;
+                        }
+                        w[usize::from(t)] &= mask;
+                    }
+                }
+            }
+            for (out, w) in chunk.iter_mut().zip(&words) {
+                let mut s = 0.0;
+                for (slots, word) in self.leaves.chunks_exact(64).zip(&w[..nt]) {
+                    s += slots[word.trailing_zeros() as usize & 63];
+                }
+                *out += s;
+            }
+        }
+    }
+}
+
+impl QuickScorer {
+    fn new(model: &Gbm) -> QuickScorer {
+        let width = model.features.len();
+        let mut q = QuickScorer {
+            groups: Vec::new(),
+            constant: model.base_score,
+            walked: Vec::new(),
+        };
+        let mut nodes: Vec<Vec<QsNode>> = vec![Vec::new(); width];
+        let mut leaves = Vec::new();
+        let mut trees = 0usize;
+        for t in &model.trees {
+            if t.nodes.is_empty() {
+                q.constant += t.leaves.first().copied().unwrap_or(0.0);
+                continue;
+            }
+            let Some((order, left_ranges)) = in_order(t, width) else {
+                q.walked.push(FlatTree::new(t));
+                continue;
+            };
+            let k = u8::try_from(trees).unwrap_or(u8::MAX);
+            for (n, &(lo, hi)) in t.nodes.iter().zip(&left_ranges) {
+                let ruled_out = ((1u64 << (hi - lo)) - 1) << lo;
+                nodes[n.feature as usize].push((n.threshold, k, !ruled_out, n.missing_left));
+            }
+            let mut slots = [0.0; 64];
+            for (p, &leaf) in order.iter().enumerate() {
+                slots[p] = t.leaves[leaf];
+            }
+            leaves.extend_from_slice(&slots);
+            trees += 1;
+            if trees == 256 {
+                q.groups
+                    .push(QsGroup::new(width, trees, &mut nodes, leaves));
+                (trees, leaves) = (0, Vec::new());
+            }
+        }
+        if trees > 0 {
+            q.groups
+                .push(QsGroup::new(width, trees, &mut nodes, leaves));
+        }
+        q
+    }
+
+    /// Writes the log-odds of every row of `x` (the walked trees' outputs still to add).
+    fn score(&self, x: &Columns<'_>, raw: &mut [f64]) {
+        raw.fill(self.constant);
+        for g in &self.groups {
+            g.add(x, raw);
+        }
+    }
+}
+
+/// Leaf ids left to right, and per node the positions `[lo, hi)` of its left subtree's leaves.
+type InOrder = (Vec<usize>, Vec<(u32, u32)>);
+
+/// A tree's leaves left to right, and for each node the range of those positions its left
+/// subtree holds; `None` when the tree has more than 64 leaves or is malformed (a child out
+/// of range, a cycle, a feature beyond `width`).
+fn in_order(t: &Tree, width: usize) -> Option<InOrder> {
+    if t.leaves.len() > 64 || t.nodes.len() + 1 != t.leaves.len() {
+        return None;
+    }
+    let mut order = Vec::with_capacity(t.leaves.len());
+    let mut ranges = vec![(u32::MAX, u32::MAX); t.nodes.len()];
+    // Iterative in-order traversal: (node, left done).
+    let mut stack: Vec<(i32, bool)> = vec![(0, false)];
+    let mut lo_of = vec![0u32; t.nodes.len()];
+    let mut expanded = vec![false; t.nodes.len()];
+    while let Some((c, left_done)) = stack.pop() {
+        if c < 0 {
+            let leaf = (!c) as usize;
+            if leaf >= t.leaves.len() {
+                return None;
+            }
+            order.push(leaf);
+            continue;
+        }
+        let k = c as usize;
+        let n = t.nodes.get(k)?;
+        if n.feature as usize >= width {
+            return None;
+        }
+        if left_done {
+            ranges[k] = (lo_of[k], order.len() as u32);
+            stack.push((n.right, false));
+        } else {
+            // Each node is reached once in a tree; twice means a cycle or a shared child.
+            if std::mem::replace(&mut expanded[k], true) {
+                return None;
+            }
+            lo_of[k] = order.len() as u32;
+            stack.push((c, true));
+            stack.push((n.left, false));
+        }
+    }
+    let mut seen = vec![false; t.leaves.len()];
+    for &l in &order {
+        if std::mem::replace(&mut seen[l], true) {
+            return None;
+        }
+    }
+    if order.len() != t.leaves.len() || ranges.iter().any(|r| r.0 == u32::MAX) {
+        return None;
+    }
+    Some((order, ranges))
 }
 
 fn sigmoid(z: f64) -> f64 {
@@ -1131,17 +1368,96 @@ mod batch_scoring {
             .map(|i| cols[0][i] + 0.3 * cols[1][i] > 0.7 || cols[2][i].is_nan() && cols[1][i] > 0.5)
             .collect();
         let x = FeatureMatrix::new(vec!["a".into(), "b".into(), "c".into()], cols).unwrap();
+        // More than 256 trees: two groups of QuickScorer.
         let m = GbmParams {
-            n_trees: 30,
+            n_trees: 300,
+            max_leaves: 8,
             ..Default::default()
         }
         .fit(&x, &y)
         .unwrap();
+        let q = QuickScorer::new(&m);
+        assert!(q.walked.is_empty() && q.groups.len() == 2);
         let batch = m.predict_proba(&x).unwrap();
         for (i, p) in batch.iter().enumerate() {
             // Same leaves; only the order of adding the trees' outputs differs.
             let walk = sigmoid(m.raw_score(&|f| x.column(f)[i]));
             assert!((p - walk).abs() < 1e-12, "row {i}: {p} vs {walk}");
         }
+        // A few rows are walked, not laid out: the same scores.
+        let few = Columns::new(
+            (0..3)
+                .map(|f| &x.column(f)[..QUICKSCORER_MIN_ROWS - 1])
+                .collect(),
+        )
+        .unwrap();
+        for (p, q) in m.predict_columns(&few).unwrap().iter().zip(&batch) {
+            assert!((p - q).abs() < 1e-12);
+        }
+        // Values exactly on every threshold (a tie goes left), just above it, missing and
+        // infinite: the same leaves as the walk.
+        let mut probes: Vec<Vec<f64>> = vec![Vec::new(); 3];
+        for n in m.trees.iter().flat_map(|t| &t.nodes) {
+            for (f, col) in probes.iter_mut().enumerate() {
+                col.push(if f == n.feature as usize {
+                    n.threshold
+                } else {
+                    u()
+                });
+            }
+            for (f, col) in probes.iter_mut().enumerate() {
+                col.push(if f == n.feature as usize {
+                    n.threshold.next_up()
+                } else {
+                    [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.5][col.len() % 4]
+                });
+            }
+        }
+        let view = Columns::new(probes.iter().map(|c| c.as_slice()).collect()).unwrap();
+        let batch = m.raw_columns(&view).unwrap();
+        for (i, r) in batch.iter().enumerate() {
+            let walk = m.raw_score(&|f| probes[f][i]);
+            assert!((r - walk).abs() < 1e-12, "probe {i}: {r} vs {walk}");
+        }
+    }
+
+    /// Trees of more than 64 leaves do not fit QuickScorer's words: they are walked, and a
+    /// model mixing both kinds scores as the per-row walk does; a malformed tree is walked too.
+    #[test]
+    fn wide_and_malformed_trees_are_walked() {
+        let (x, y) = super::tests::data(6000, 3);
+        let mut m = GbmParams {
+            n_trees: 6,
+            max_leaves: 100,
+            min_data_in_leaf: 5,
+            ..Default::default()
+        }
+        .fit(&x, &y)
+        .unwrap();
+        let narrow = GbmParams {
+            n_trees: 4,
+            ..Default::default()
+        }
+        .fit(&x, &y)
+        .unwrap();
+        m.trees.extend(narrow.trees);
+        let q = QuickScorer::new(&m);
+        let laid: usize = q.groups.iter().map(|g| g.trees).sum();
+        assert!(
+            !q.walked.is_empty() && laid >= 4,
+            "{} walked",
+            q.walked.len()
+        );
+        let batch = m.raw_columns(&x.view()).unwrap();
+        for (i, r) in batch.iter().enumerate() {
+            let walk = m.raw_score(&|f| x.column(f)[i]);
+            assert!((r - walk).abs() < 1e-12, "row {i}: {r} vs {walk}");
+        }
+        let mut bad = m.trees[m.trees.len() - 1].clone();
+        bad.nodes[0].left = 0;
+        assert!(in_order(&bad, x.features()).is_none());
+        bad.nodes[0].left = m.trees[m.trees.len() - 1].nodes[0].left;
+        bad.nodes[0].feature = 99;
+        assert!(in_order(&bad, x.features()).is_none());
     }
 }
