@@ -304,14 +304,44 @@ fn arrow_bulk_scoring_round_trips() {
     }
     let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap();
     let mut w = arrow_ipc::writer::StreamWriter::try_new(Vec::new(), &batch.schema()).unwrap();
+    // Two batches: the whole one, then its last 10 rows again.
     w.write(&batch).unwrap();
+    w.write(&batch.slice(n - 10, 10)).unwrap();
     w.finish().unwrap();
     let body = w.into_inner().unwrap();
-    let out = svc.block(c.score_arrow("risk", body)).unwrap();
+    let out = svc.block(c.score_arrow("risk", body.clone())).unwrap();
     let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(out), None).unwrap();
     let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    assert_eq!(rows, n);
+    assert_eq!(rows, n + 10);
+    let probability = |b: &RecordBatch| {
+        b.column_by_name("probability")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap()
+            .values()
+            .to_vec()
+    };
+    // The last ten rows scored alone (walked) as in the big batch (laid out for QuickScorer).
+    // (the same leaves; the sums' order differs by rounding only).
+    let (alone, within) = (probability(&batches[1]), probability(&batches[0]));
+    for (a, b) in alone.iter().zip(&within[n - 10..]) {
+        assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    }
+    // A stream cut short is refused and says so; nothing is answered for the part received.
+    let e = svc
+        .block(c.score_arrow("risk", body[..body.len() - 100].to_vec()))
+        .unwrap_err();
+    let p = e.problem().unwrap();
+    assert_eq!(p.status, 422, "{p:?}");
+    assert!(p.detail.contains("cut short"), "{p:?}");
+    // A stream longer than max_arrow_bytes is refused while it arrives.
+    let small = start(|c| c.max_arrow_bytes = 10_000);
+    let e = small
+        .block(small.client(Some(SCORER)).score_arrow("risk", body.clone()))
+        .unwrap_err();
+    assert_eq!(e.problem().unwrap().status, 413);
     let b = &batches[0];
     let ids = b.column_by_name("account_id").unwrap();
     assert_eq!(ids.len(), b.num_rows());

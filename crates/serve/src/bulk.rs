@@ -3,8 +3,10 @@
 //! nulls and NaN are missing) and an optional `account_id`, and returns a stream of
 //! `account_id` (when sent), `probability`, `score` and `risk_band`, row for row.
 //!
-//! Float64 columns without nulls are scored in place (no copy); the rows are split across the
-//! cores.
+//! The stream is decoded while it arrives and each batch scored as soon as it is whole, while
+//! the next one is received; Float64 columns without nulls are scored where they were received
+//! (no copy); a batch's rows are split across the cores. The answer is sent only when every
+//! batch is scored: a stream bad half-way is refused whole.
 
 use crate::http::{ApiError, ModelLabel, body_rejection};
 use crate::models::TabularModel;
@@ -247,29 +249,147 @@ fn cannot_write(e: arrow_schema::ArrowError) -> ApiError {
     ))
 }
 
-/// Scores an IPC stream into an IPC stream.
-pub fn score_stream(m: &TabularModel, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(body), None)
-        .map_err(|e| bad("body", format!("not an Arrow IPC stream: {e}")))?;
-    let mut out: Option<arrow_ipc::writer::StreamWriter<Vec<u8>>> = None;
-    for (b, batch) in reader.enumerate() {
-        let batch = batch.map_err(|e| bad(format!("body.batch[{b}]"), e.to_string()))?;
-        let scored = score_batch(m, &batch)
+/// Writes scored batches into one IPC stream, built in memory and answered only when whole.
+#[derive(Default)]
+struct Answer {
+    writer: Option<arrow_ipc::writer::StreamWriter<Vec<u8>>>,
+    batches: usize,
+}
+
+impl Answer {
+    /// Scores batch number `self.batches` and appends it.
+    fn push(&mut self, m: &TabularModel, batch: &RecordBatch) -> Result<(), ApiError> {
+        let b = self.batches;
+        let scored = score_batch(m, batch)
             .map_err(|e| ApiError(e.0.within(&format!("batch[{b}].column."))))?;
-        let w = match &mut out {
+        let w = match &mut self.writer {
             Some(w) => w,
-            None => out.insert(
+            None => self.writer.insert(
                 arrow_ipc::writer::StreamWriter::try_new(Vec::new(), &scored.schema())
                     .map_err(cannot_write)?,
             ),
         };
         w.write(&scored).map_err(cannot_write)?;
+        self.batches += 1;
+        Ok(())
     }
-    let Some(mut w) = out else {
-        return Err(bad("body", "the stream holds no record batch"));
-    };
-    w.finish().map_err(cannot_write)?;
-    w.into_inner().map_err(cannot_write)
+
+    fn finish(self) -> Result<Vec<u8>, ApiError> {
+        let Some(mut w) = self.writer else {
+            return Err(bad("body", "the stream holds no record batch"));
+        };
+        w.finish().map_err(cannot_write)?;
+        w.into_inner().map_err(cannot_write)
+    }
+}
+
+/// Decodes an IPC stream handed over in pieces of any size: a batch whose bytes arrive in one
+/// piece is a view of them, not a copy.
+struct Decoder {
+    inner: arrow_ipc::reader::StreamDecoder,
+    batches: usize,
+}
+
+impl Decoder {
+    fn new() -> Decoder {
+        Decoder {
+            inner: arrow_ipc::reader::StreamDecoder::new(),
+            batches: 0,
+        }
+    }
+
+    /// Every batch `piece` completes.
+    fn feed(&mut self, piece: axum::body::Bytes) -> Result<Vec<RecordBatch>, ApiError> {
+        let mut input = arrow_buffer::Buffer::from(piece);
+        let mut out = Vec::new();
+        while !input.is_empty() {
+            match self.inner.decode(&mut input) {
+                Ok(Some(batch)) => {
+                    self.batches += 1;
+                    out.push(batch);
+                }
+                Ok(None) => {}
+                Err(e) if self.batches == 0 && self.inner.schema().is_none() => {
+                    return Err(bad("body", format!("not an Arrow IPC stream: {e}")));
+                }
+                Err(e) => return Err(bad(format!("body.batch[{}]", self.batches), e.to_string())),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Checks the stream ended where a message ends.
+    fn finish(&mut self) -> Result<(), ApiError> {
+        self.inner.finish().map_err(|e| {
+            bad(
+                format!("body.batch[{}]", self.batches),
+                format!("the stream is cut short: {e}"),
+            )
+        })
+    }
+}
+
+/// Scores the stream while it arrives: the body's pieces are decoded on the request's task and
+/// each complete batch goes to one blocking thread that scores it (across the cores) while the
+/// next is received. The answer is sent only once every batch is scored, so a stream that
+/// turns out bad half-way is refused whole.
+async fn score_body(
+    m: Arc<TabularModel>,
+    body: axum::body::Body,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
+    use http_body_util::BodyExt;
+    // Two batches in waiting at most: reading waits for scoring, so memory stays bounded.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<RecordBatch>(2);
+    let scorer = tokio::task::spawn_blocking(move || {
+        let mut answer = Answer::default();
+        while let Some(batch) = rx.blocking_recv() {
+            answer.push(&m, &batch)?;
+        }
+        Ok::<_, ApiError>(answer)
+    });
+    let received = async {
+        let mut body = body;
+        let mut decoder = Decoder::new();
+        let mut read = 0usize;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                ApiError(body_rejection(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    &e.to_string(),
+                ))
+            })?;
+            let Ok(piece) = frame.into_data() else {
+                continue;
+            };
+            read += piece.len();
+            if read > limit {
+                return Err(ApiError(body_rejection(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    &format!("length limit exceeded: more than {limit} bytes (max_arrow_bytes)"),
+                )));
+            }
+            for batch in decoder.feed(piece)? {
+                // The scorer stopped: its error is the answer.
+                if tx.send(batch).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        decoder.finish()
+    }
+    .await;
+    drop(tx);
+    let scored = scorer.await.map_err(|e| {
+        ApiError(Problem::new(
+            500,
+            "internal",
+            "Internal error",
+            e.to_string(),
+        ))
+    })?;
+    received?;
+    scored?.finish()
 }
 
 /// Score many accounts at once: an Arrow IPC stream in, an Arrow IPC stream out.
@@ -298,17 +418,6 @@ pub async fn score_arrow(
             format!("send the body as {ARROW_STREAM}"),
         )));
     }
-    let body = axum::body::to_bytes(req.into_body(), s.config.max_arrow_bytes)
-        .await
-        .map_err(|e| {
-            let text = e.to_string();
-            let status = if text.contains("length limit") {
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE
-            } else {
-                axum::http::StatusCode::BAD_REQUEST
-            };
-            ApiError(body_rejection(status, &text))
-        })?;
     let snap = s.snapshot();
     let name = q.model.unwrap_or_else(|| "risk".to_owned());
     let m = snap.models.get(&name).cloned().ok_or_else(|| {
@@ -321,7 +430,7 @@ pub async fn score_arrow(
         )
     })?;
     let version = m.version.clone();
-    let out = crate::routes::blocking(move || score_stream(&m, &body)).await??;
+    let out = score_body(m, req.into_body(), s.config.max_arrow_bytes).await?;
     let mut r = out.into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(ARROW_STREAM));
