@@ -139,6 +139,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         bootstrap: 1000,
         export: Vec::new(),
         strategy: crate::strategy::StrategyArgs::default(),
+        // The committed risk model gives the engines their bands.
+        risk: None,
+        no_risk: false,
     };
     let challenger: std::sync::Arc<dyn forbear_engine::Recommender> =
         std::sync::Arc::new(forbear_engine::recommend::ModelRecommender::new(

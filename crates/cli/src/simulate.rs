@@ -63,6 +63,13 @@ pub struct Args {
     /// Bootstrap resamples for the intervals.
     #[arg(long, default_value_t = 1000)]
     pub bootstrap: u32,
+    /// Risk model that gives the engines their accounts' risk bands, scored on each bill day
+    /// (default: the registry's current `risk` version under --models, if there is one).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_risk")]
+    pub risk: Option<PathBuf>,
+    /// No risk bands: scenario steps for bands (the pre-due nudges) never run.
+    #[arg(long)]
+    pub no_risk: bool,
     #[command(flatten)]
     pub strategy: crate::strategy::StrategyArgs,
 }
@@ -263,10 +270,37 @@ pub fn prepare(args: &Args, models: Option<Arc<dyn Recommender>>) -> Result<Plan
             bootstrap: args.bootstrap,
             export: args.export.clone(),
             strategy: strategy_config,
+            risk: risk_model(args)?,
         },
         arms,
         staging,
     })
+}
+
+/// The risk model of `--risk`, or the registry's current one (none with `--no-risk`, or when
+/// the registry has none).
+fn risk_model(args: &Args) -> Result<Option<Arc<forbear_models::Bundle>>> {
+    if args.no_risk {
+        return Ok(None);
+    }
+    let bundle = match &args.risk {
+        Some(dir) => forbear_models::Bundle::load(dir)
+            .with_context(|| format!("--risk {}", dir.display()))?,
+        None => {
+            let reg = forbear_models::Registry::new(&args.strategy.models);
+            if reg.current("risk")?.is_none() {
+                tracing::warn!(
+                    models = %args.strategy.models.display(),
+                    "no current risk model: no account gets a risk band, steps for bands will not run"
+                );
+                return Ok(None);
+            }
+            reg.load_current("risk")?.1
+        }
+    };
+    forbear_lab::risk::check(&bundle).map_err(|e| anyhow::anyhow!("--risk: {e}"))?;
+    tracing::info!(model = %bundle.name, "risk bands from the risk model, scored on each bill day");
+    Ok(Some(Arc::new(bundle)))
 }
 
 /// Runs the lab with a progress bar; the outputs are in the staging directory.

@@ -307,14 +307,27 @@ pub fn run(
     days: u32,
     on_day: &mut dyn FnMut(NaiveDate, Day),
 ) -> Result<(), StoreError> {
-    run_observed(portfolio, engine, store, days, &mut |log| {
-        on_day(log.day, log.counts);
-        ControlFlow::Continue(())
-    })
+    run_observed(
+        portfolio,
+        engine,
+        store,
+        days,
+        &mut |_, _, _| Vec::new(),
+        &mut |log| {
+            on_day(log.day, log.counts);
+            ControlFlow::Continue(())
+        },
+    )
 }
 
+/// Events the lab adds to a day's (risk assessments): from the day, the portfolio and what its
+/// customers did that day.
+pub type Assess<'a> =
+    dyn FnMut(NaiveDate, &Portfolio, &[(AccountId, forbear_sim::Event)]) -> Vec<Event> + 'a;
+
 /// [`run`], with everything each day did shown to `observe` (which may stop the run after
-/// that day: `ControlFlow::Break`); every contact is audited
+/// that day: `ControlFlow::Break`) and the events `assess` adds to each day's ingested before
+/// the engine ticks; every contact is audited
 /// against the engine's contact rules with the customer's own facts (their opt-outs,
 /// disputes, declared hardship and the contacts already made, that day's included) before it
 /// reaches them.
@@ -323,6 +336,7 @@ pub fn run_observed(
     engine: &Engine,
     store: &mut dyn Store,
     days: u32,
+    assess: &mut Assess<'_>,
     observe: &mut dyn FnMut(&DayLog<'_>) -> ControlFlow<()>,
 ) -> Result<(), StoreError> {
     let opened: Vec<Event> = portfolio
@@ -404,10 +418,11 @@ pub fn run_observed(
         let happened = portfolio
             .step(&actions)
             .map_err(|e| StoreError::Backend(format!("simulator: {e}")))?;
-        let events: Vec<Event> = happened
+        let mut events: Vec<Event> = happened
             .iter()
             .filter_map(|(a, e)| engine_event(portfolio.customer(*a)?, e))
             .collect();
+        events.extend(assess(day, portfolio, &happened));
         store.ingest(&events)?;
         engine.tick(store, end, 1_000, &mut |_| {})?;
         let (mut violations, mut withdrawn) = (Vec::new(), Vec::new());

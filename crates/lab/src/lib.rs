@@ -4,6 +4,7 @@
 //! meet, so that a strategy can be measured by what it truly earns:
 //! - [`history`]: a simulated account's events as the records features are computed from;
 //! - [`engine_bridge`]: the simulator's customers and the dunning engine in one loop;
+//! - [`risk`]: the risk model's bands for the lab's engines, as a scoring run would send them;
 //! - [`truth_eval`]: the recommender, the logging policy and an oracle valued by the truth at
 //!   the logging policy's decisions of a fresh history.
 //!
@@ -13,6 +14,7 @@ pub mod arms;
 pub mod engine_bridge;
 pub mod history;
 pub mod report_html;
+pub mod risk;
 pub mod simulate;
 pub mod truth_eval;
 

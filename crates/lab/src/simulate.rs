@@ -69,6 +69,9 @@ pub struct LabConfig {
     pub export: Vec<String>,
     /// Costs of contacts and exchange rates (the strategy configuration's).
     pub strategy: StrategyConfig,
+    /// The risk model that gives the engines their accounts' risk bands (checked with
+    /// [`crate::risk::check`]); without one no account has a band and steps for bands never run.
+    pub risk: Option<std::sync::Arc<forbear_models::Bundle>>,
 }
 
 /// A failure of a run.
@@ -419,6 +422,8 @@ pub struct Totals {
     /// that reached the customer anyway because the simulator lives a day at a time: not
     /// violations of the engine's, counted apart (see `engine_bridge::DayLog::withdrawn`).
     pub withdrawn_after_handover: u64,
+    /// Risk bands the risk model gave the arm's engine (changes of band, warm-up included).
+    pub risk_bands: u64,
     /// Accounts that fell past due.
     pub delinquent: u64,
     /// Of them, not past due at the end.
@@ -600,6 +605,7 @@ struct ArmRun {
     withdrawn: u64,
     name: String,
     warmup_violations: u64,
+    risk_bands: u64,
     scenarios: String,
     rows: Vec<Sums>,
     covariates: Vec<[f64; COVARIATES]>,
@@ -670,6 +676,16 @@ fn run_arm(
         Vec::new()
     };
     let (mut warmup_violations, mut withdrawn) = (0u64, 0u64);
+    let mut assessor = cfg
+        .risk
+        .clone()
+        .map(|b| crate::risk::RiskAssessor::new(b, &portfolio));
+    let mut assess =
+        |day: NaiveDate, p: &Portfolio, happened: &[(AccountId, forbear_sim::Event)]| {
+            assessor
+                .as_mut()
+                .map_or_else(Vec::new, |a| a.assess(day, p, happened))
+        };
     if cfg.warmup_days > 0 {
         let engine = warmup.clone();
         engine_bridge::run_observed(
@@ -677,6 +693,7 @@ fn run_arm(
             &engine,
             arm.store.as_mut(),
             cfg.warmup_days,
+            &mut assess,
             &mut |log: &DayLog<'_>| {
                 record(&mut lived, &index, log, true);
                 for (a, v) in log.violations {
@@ -738,6 +755,7 @@ fn run_arm(
         &arm.engine,
         arm.store.as_mut(),
         cfg.days,
+        &mut assess,
         &mut |log: &DayLog<'_>| {
             record(&mut lived, &index, log, false);
             let mut day = LabDay {
@@ -908,6 +926,8 @@ fn run_arm(
         accounts = tallies.len(),
         days = cfg.warmup_days + cfg.days,
         seconds = started.elapsed().as_secs_f64(),
+        risk_scored = assessor.as_ref().map_or(0, |a| a.scored),
+        risk_bands = assessor.as_ref().map_or(0, |a| a.changes),
         "arm lived through its days"
     );
     let histories = (!lived.is_empty()).then(|| {
@@ -927,6 +947,7 @@ fn run_arm(
         withdrawn,
         name: arm.name.clone(),
         warmup_violations,
+        risk_bands: assessor.as_ref().map_or(0, |a| a.changes),
         scenarios: arm.engine.scenarios().version.clone(),
         rows,
         covariates,
@@ -1131,6 +1152,7 @@ fn summarise(cfg: &LabConfig, mut runs: Vec<ArmRun>) -> LabOutcome {
                 complaints: all.complaints as u64,
                 violations: all.violations as u64,
                 warmup_violations: run.warmup_violations,
+                risk_bands: run.risk_bands,
                 withdrawn_after_handover: run.withdrawn,
                 delinquent: all.reached[1] as u64,
                 cured: all.cured as u64,
@@ -1211,6 +1233,7 @@ mod tests {
             bootstrap: 200,
             export: vec!["challenger".into()],
             strategy: StrategyConfig::default(),
+            risk: None,
         }
     }
 
@@ -1305,6 +1328,7 @@ mod tests {
                     withdrawn: 0,
                     name: format!("arm{arm}"),
                     warmup_violations: 0,
+                    risk_bands: 0,
                     scenarios: String::new(),
                     rows,
                     covariates,
@@ -1390,6 +1414,34 @@ mod tests {
             let json = |a: &ArmReport| serde_json::to_string(&a.kpis).unwrap();
             assert_eq!(json(x), json(y), "{}", x.name);
         }
+    }
+
+    /// With a risk model the engines get their accounts' bands once a file is thick enough,
+    /// and a scenario step for bands (the pre-due SMS of bands C–E) runs; without one it never
+    /// does.
+    #[test]
+    fn a_risk_model_gives_the_engines_bands_and_the_band_steps_run() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/risk/v1-sample");
+        let bundle = forbear_models::Bundle::load(&dir).unwrap();
+        crate::risk::check(&bundle).unwrap();
+        let mut cfg = config(600, 60, 60);
+        cfg.risk = Some(std::sync::Arc::new(bundle));
+        let champion = |cfg: &LabConfig| {
+            let (warmup, mut a) = arms();
+            a.truncate(1);
+            let out = run(cfg, &warmup, a, &|_, _| {}).unwrap();
+            let t = out.report.arms[0].totals.clone();
+            assert_eq!(t.violations, 0);
+            t
+        };
+        let with = champion(&cfg);
+        cfg.risk = None;
+        let without = champion(&cfg);
+        assert!(with.risk_bands > 0);
+        assert_eq!(without.risk_bands, 0);
+        // The pre-due reminders of the bands at risk are contacts the run without bands lacks.
+        assert!(with.contacts > without.contacts, "{with:?} vs {without:?}");
     }
 
     #[test]
