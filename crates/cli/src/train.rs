@@ -183,10 +183,15 @@ fn response(args: ResponseArgs) -> Result<ExitCode> {
     );
     for m in &t.metrics {
         let f = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.4}"));
+        // The share paid is a regression: its held-out error is a mean absolute error.
+        let (measure, value) = match (m.auc, m.mae) {
+            (None, Some(mae)) => ("MAE", Some(mae)),
+            (auc, _) => ("AUC", auc),
+        };
         println!(
-            "{:<9} held-out AUC {} (unweighted {}), calibration error on explored contacts {:.4} (unweighted {:.4})",
+            "{:<9} held-out {measure} {} (unweighted {}), calibration error on explored contacts {:.4} (unweighted {:.4})",
             m.head,
-            f(m.auc.or(m.mae)),
+            f(value),
             f(m.auc_unweighted),
             m.explored_calibration_error.0,
             m.explored_calibration_error.1
