@@ -48,6 +48,22 @@ echo "## /v1/score, 64 connections: bare axum (A) vs forbear (B)"
 LABEL_A=bare LABEL_B=forbear "$PEERS/side_by_side.sh" "$BARE" "$OURS" "$SCORE" "$DUR" 64
 echo "## /v1/score, 8 connections: bare axum (A) vs forbear (B)"
 LABEL_A=bare LABEL_B=forbear "$PEERS/side_by_side.sh" "$BARE" "$OURS" "$SCORE" "$DUR" 8
+# The same at 8 connections with one request thread each (forbear --workers 1; tokio reads
+# TOKIO_WORKER_THREADS for the bare handler): wrk's two threads and the servers' share the two
+# cores, and the tail is the scheduler's.
+TOKIO_WORKER_THREADS=1 target/release/bare-axum 127.0.0.1:18104 >"$WORK/bare1.log" 2>&1 &
+PIDS+=($!)
+FORBEAR_DECISION_LOG_DIR="$WORK/decisions1" target/release/forbear serve --dev --workers 1 \
+  --models "$WORK/models" --listen 127.0.0.1:18103 >"$WORK/forbear1.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do curl -sf http://127.0.0.1:18103/readyz >/dev/null && break; sleep 0.1; done
+echo "## /v1/score, 8 connections, one request thread each: bare axum (A) vs forbear (B)"
+LABEL_A=bare-1 LABEL_B=forbear-1 "$PEERS/side_by_side.sh" http://127.0.0.1:18104/v1/score \
+  http://127.0.0.1:18103/v1/score "$SCORE" "$DUR" 8
+echo "## /v1/score, 64 connections, one request thread each: bare axum (A) vs forbear (B)"
+LABEL_A=bare-1 LABEL_B=forbear-1 "$PEERS/side_by_side.sh" http://127.0.0.1:18104/v1/score \
+  http://127.0.0.1:18103/v1/score "$SCORE" "$DUR" 64
+kill "${PIDS[-1]}" "${PIDS[-2]}" 2>/dev/null || true
 echo "## /v1/recommend (forbear) against the peer's /v1/score, 64 connections, alternating"
 for r in $(seq "$ROUNDS"); do
   echo "round $r peer-score $(NO_PREFLIGHT=1 "$PEERS/load.sh" "$PEER" "$SCORE" "$DUR" 64)"

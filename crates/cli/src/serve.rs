@@ -51,6 +51,9 @@ pub struct RunArgs {
     /// Log as JSON lines.
     #[arg(long)]
     json_logs: bool,
+    /// Threads answering requests [default: one per core].
+    #[arg(long)]
+    workers: Option<usize>,
     /// The dunning engine's store: eligibility reads the CRM flags the engine set (blacklist,
     /// write-off) of numeric account ids from it.
     #[arg(long, env = "FORBEAR_ENGINE_STORE")]
@@ -86,6 +89,9 @@ fn settings(a: &RunArgs) -> Result<ServeConfig> {
     }
     c.dev |= a.dev;
     c.json_logs |= a.json_logs;
+    if a.workers.is_some() {
+        c.workers = a.workers;
+    }
     Ok(c)
 }
 
@@ -163,7 +169,12 @@ fn serve(a: &RunArgs) -> Result<ExitCode> {
     if !keys.is_empty() {
         tracing::info!(keys = ?keys, "API keys");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = state.config.workers {
+        runtime.worker_threads(n);
+        tracing::info!(workers = n, "request threads");
+    }
+    let runtime = runtime
         .enable_all()
         .build()
         .context("starting the runtime")?;

@@ -84,6 +84,10 @@ pub struct ServeConfig {
     pub request_timeout_ms: u64,
     /// Requests in flight at most; more are answered 503 at once.
     pub concurrency_limit: usize,
+    /// Threads answering requests (default: one per core). Fewer than the cores leaves cores
+    /// to what shares the machine: on two cores shared with a load generator one worker halves
+    /// no throughput but cuts the slowest answers by four (`benches/RESULTS.md`).
+    pub workers: Option<usize>,
     /// Log as JSON lines.
     pub json_logs: bool,
     /// Authentication off (local development only).
@@ -106,6 +110,7 @@ impl Default for ServeConfig {
             max_arrow_bytes: 512 << 20,
             request_timeout_ms: 10_000,
             concurrency_limit: 1024,
+            workers: None,
             json_logs: false,
             dev: false,
             api_keys: Vec::new(),
@@ -155,7 +160,8 @@ impl ServeConfig {
     /// Applies `FORBEAR_*` variables from `vars` (the process environment in production):
     /// `FORBEAR_LISTEN`, `FORBEAR_MODELS`, `FORBEAR_POLICY`, `FORBEAR_STRATEGY`,
     /// `FORBEAR_MAX_BATCH`, `FORBEAR_MAX_BODY_BYTES`, `FORBEAR_MAX_ARROW_BYTES`,
-    /// `FORBEAR_REQUEST_TIMEOUT_MS`, `FORBEAR_CONCURRENCY_LIMIT`, `FORBEAR_JSON_LOGS`,
+    /// `FORBEAR_REQUEST_TIMEOUT_MS`, `FORBEAR_CONCURRENCY_LIMIT`, `FORBEAR_WORKERS`,
+    /// `FORBEAR_JSON_LOGS`,
     /// `FORBEAR_DECISION_LOG_DIR`, and `FORBEAR_API_KEYS` (`name:role:sha256`, comma-separated,
     /// added to the file's).
     pub fn apply_env(
@@ -191,6 +197,7 @@ impl ServeConfig {
                 "MAX_ARROW_BYTES" => self.max_arrow_bytes = number()? as usize,
                 "REQUEST_TIMEOUT_MS" => self.request_timeout_ms = number()?,
                 "CONCURRENCY_LIMIT" => self.concurrency_limit = number()? as usize,
+                "WORKERS" => self.workers = Some(number()? as usize),
                 "JSON_LOGS" => {
                     self.json_logs = matches!(value.as_str(), "1" | "true" | "yes");
                 }
@@ -228,6 +235,7 @@ impl ServeConfig {
             ("max_arrow_bytes", self.max_arrow_bytes as u64),
             ("request_timeout_ms", self.request_timeout_ms),
             ("concurrency_limit", self.concurrency_limit as u64),
+            ("workers", self.workers.map_or(1, |w| w as u64)),
             ("decision_log.rotate_bytes", self.decision_log.rotate_bytes),
             (
                 "decision_log.rotate_seconds",
@@ -265,6 +273,7 @@ mod tests {
         let mut c = ServeConfig::default();
         c.apply_env([
             ("FORBEAR_MAX_BATCH".to_owned(), "50".to_owned()),
+            ("FORBEAR_WORKERS".to_owned(), "1".to_owned()),
             (
                 "FORBEAR_API_KEYS".to_owned(),
                 format!("eng:score:{}", "a".repeat(64)),
@@ -273,8 +282,12 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.max_batch, 50);
+        assert_eq!(c.workers, Some(1));
         assert_eq!(c.api_keys[0].role, Role::Score);
         c.check().unwrap();
+        c.workers = Some(0);
+        assert!(c.check().unwrap_err().to_string().contains("workers"));
+        c.workers = Some(1);
         let e = c
             .apply_env([("FORBEAR_MAX_BATCH".to_owned(), "many".to_owned())])
             .unwrap_err();
