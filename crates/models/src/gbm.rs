@@ -409,6 +409,10 @@ impl CompiledGbm {
         if n == 0 {
             return Ok(());
         }
+        if n <= 64 {
+            self.add_shared_masks(rows, shared, out, group);
+            return Ok(());
+        }
         let mut idx: Vec<u32> = Vec::with_capacity(n);
         let mut stack: Vec<(usize, usize, usize)> = Vec::with_capacity(32);
         for t in self
@@ -462,6 +466,60 @@ impl CompiledGbm {
         Ok(())
     }
 
+    /// [`CompiledGbm::add_shared`] for at most 64 rows: the rows reaching a node are the bits
+    /// of a word. A node on a shared column sends the whole word one way; a node on another
+    /// column splits it by the mask of rows going left, read from the column's few distinct
+    /// values (sorted once per call, with the rows holding each) instead of testing every row;
+    /// a leaf adds its value to the rows of its word.
+    fn add_shared_masks(&self, rows: &[f64], shared: usize, out: &mut [f64], group: Option<u32>) {
+        let n = out.len();
+        let all = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+        let mut columns: Vec<Option<DistinctColumn>> = vec![None; self.width];
+        let mut stack: Vec<(usize, u64)> = Vec::with_capacity(32);
+        for t in self
+            .flat
+            .iter()
+            .filter(|t| group.is_none() || t.group == group)
+        {
+            stack.clear();
+            stack.push((0, all));
+            while let Some((mut k, mut set)) = stack.pop() {
+                loop {
+                    if k >= t.internal {
+                        let v = t.leaves[k - t.internal];
+                        let mut bits = set;
+                        while bits != 0 {
+                            out[bits.trailing_zeros() as usize] += v;
+                            bits &= bits - 1;
+                        }
+                        break;
+                    }
+                    let nd = &t.nodes[k];
+                    let f = nd.feature as usize;
+                    if f < shared {
+                        let v = rows[f];
+                        let left = (v <= nd.threshold) | (v.is_nan() & nd.missing_left);
+                        k = nd.next[usize::from(left)] as usize;
+                        continue;
+                    }
+                    let column = columns[f]
+                        .get_or_insert_with(|| DistinctColumn::new(rows, self.width, f, n));
+                    let goes_left = column.left_of(nd.threshold, nd.missing_left);
+                    let (left, right) = (set & goes_left, set & !goes_left);
+                    if left == 0 {
+                        k = nd.next[0] as usize;
+                    } else if right == 0 {
+                        k = nd.next[1] as usize;
+                    } else {
+                        stack.push((nd.next[0] as usize, right));
+                        k = nd.next[1] as usize;
+                        set = left;
+                    }
+                }
+            }
+        }
+    }
+
     /// The interaction groups the trees were restricted to (0 without groups).
     pub fn groups(&self) -> usize {
         self.flat
@@ -469,6 +527,52 @@ impl CompiledGbm {
             .filter_map(|t| t.group)
             .max()
             .map_or(0, |g| g as usize + 1)
+    }
+}
+
+/// One column of at most 64 rows as its distinct values in ascending order, each with the rows
+/// holding it, and prefix masks: the rows at or below a threshold are one lookup.
+#[derive(Clone)]
+struct DistinctColumn {
+    values: Vec<f64>,
+    /// `at_most[k]`: the rows holding one of the `k` smallest values.
+    at_most: Vec<u64>,
+    missing: u64,
+}
+
+impl DistinctColumn {
+    fn new(rows: &[f64], width: usize, f: usize, n: usize) -> DistinctColumn {
+        let mut pairs: Vec<(f64, u64)> = Vec::with_capacity(8);
+        let mut missing = 0u64;
+        for i in 0..n {
+            let v = rows[i * width + f];
+            if v.is_nan() {
+                missing |= 1 << i;
+            } else if let Some(p) = pairs.iter_mut().find(|p| p.0 == v) {
+                p.1 |= 1 << i;
+            } else {
+                pairs.push((v, 1 << i));
+            }
+        }
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut at_most = Vec::with_capacity(pairs.len() + 1);
+        let mut acc = 0u64;
+        at_most.push(0);
+        for (_, m) in &pairs {
+            acc |= m;
+            at_most.push(acc);
+        }
+        DistinctColumn {
+            values: pairs.into_iter().map(|p| p.0).collect(),
+            at_most,
+            missing,
+        }
+    }
+
+    /// The rows a node with this threshold sends left.
+    fn left_of(&self, threshold: f64, missing_left: bool) -> u64 {
+        let k = self.values.partition_point(|v| *v <= threshold);
+        self.at_most[k] | if missing_left { self.missing } else { 0 }
     }
 }
 
@@ -1325,25 +1429,28 @@ mod batch_scoring {
         let (x, y) = super::tests::data(3000, 5);
         let m = GbmParams::default().fit(&x, &y).unwrap();
         let c = CompiledGbm::new(&m);
-        // Rows sharing features 0 and 1 of row 0, the rest from other rows.
+        // Rows sharing features 0 and 1 of row 0, the rest from other rows (missing values
+        // among them): bit masks up to 64 rows, partitions beyond; rows repeating values.
         let w = x.features();
-        let mut rows = Vec::new();
-        for i in 0..50 {
-            let mut r = x.row(i);
-            r[0] = x.row(0)[0];
-            r[1] = x.row(0)[1];
-            rows.extend(r);
+        for n in [1, 7, 50, 64, 65, 100] {
+            let mut rows = Vec::new();
+            for i in 0..n {
+                let mut r = x.row(i % 40);
+                r[0] = x.row(0)[0];
+                r[1] = x.row(0)[1];
+                rows.extend(r);
+            }
+            let a: Vec<f64> = rows
+                .chunks(w)
+                .map(|r| sigmoid(m.raw_score(&|f| r[f])))
+                .collect();
+            let mut b = vec![0.0; n];
+            c.predict_rows_shared(&rows, 2, &mut b).unwrap();
+            for (p, q) in a.iter().zip(&b) {
+                assert!((p - q).abs() < 1e-12, "{n} rows: {p} vs {q}");
+            }
+            assert_eq!(rows.len(), n * w);
         }
-        let a: Vec<f64> = rows
-            .chunks(w)
-            .map(|r| sigmoid(m.raw_score(&|f| r[f])))
-            .collect();
-        let mut b = vec![0.0; 50];
-        c.predict_rows_shared(&rows, 2, &mut b).unwrap();
-        for (p, q) in a.iter().zip(&b) {
-            assert!((p - q).abs() < 1e-12);
-        }
-        assert_eq!(rows.len(), 50 * w);
     }
 
     /// The batch path (blocks, lanes, self-looping leaves) lands in the same leaves as the per-row walk.
