@@ -331,6 +331,9 @@ const QUICKSCORER_MIN_ROWS: usize = 64;
 #[derive(Clone)]
 pub struct CompiledGbm {
     flat: Vec<FlatTree>,
+    /// The same trees for QuickScorer: one row through every tree (a model of the state
+    /// alone) without a walk.
+    quick: QuickScorer,
     base_score: f64,
     width: usize,
 }
@@ -349,6 +352,7 @@ impl CompiledGbm {
     pub fn new(model: &Gbm) -> CompiledGbm {
         CompiledGbm {
             flat: model.trees.iter().map(FlatTree::new).collect(),
+            quick: QuickScorer::new(model),
             base_score: model.base_score,
             width: model.features.len(),
         }
@@ -407,6 +411,10 @@ impl CompiledGbm {
         let n = out.len();
         self.check_rows(rows, n)?;
         if n == 0 {
+            return Ok(());
+        }
+        if n == 1 && group.is_none() && self.quick.walked.is_empty() {
+            out[0] += self.quick.row(rows) - self.base_score;
             return Ok(());
         }
         if n <= 64 {
@@ -700,6 +708,7 @@ fn walk_lanes(trees: &[FlatTree], x: &Columns<'_>, raw: &mut [f64]) {
 /// branch per feature instead of one per node. Trees go in groups of at most 256 (a node names
 /// its tree in a byte, so indexing a row's 256 words needs no bounds check); trees of more than
 /// 64 leaves (or malformed) are left to [`walk_lanes`].
+#[derive(Clone)]
 struct QuickScorer {
     groups: Vec<QsGroup>,
     /// The base score plus the trees that are a single leaf.
@@ -709,7 +718,7 @@ struct QuickScorer {
 }
 
 /// Up to 256 trees laid out for [`QuickScorer`].
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct QsGroup {
     trees: usize,
     /// Per feature, the range of its nodes in the three arrays below (sorted by threshold).
@@ -753,6 +762,36 @@ impl QsGroup {
             f.clear();
         }
         g
+    }
+
+    /// The group's trees' outputs summed for one row given in feature order.
+    fn row(&self, row: &[f64]) -> f64 {
+        let mut w = [!0u64; 256];
+        for (f, value) in row.iter().enumerate().take(self.offsets.len() - 1) {
+            if value.is_nan() {
+                let (lo, hi) = (self.nan_offsets[f], self.nan_offsets[f + 1]);
+                for (&t, &mask) in self.nan_tree_of[lo..hi].iter().zip(&self.nan_masks[lo..hi]) {
+                    w[usize::from(t)] &= mask;
+                }
+                continue;
+            }
+            let (lo, hi) = (self.offsets[f], self.offsets[f + 1]);
+            for ((&th, &t), &mask) in self.thresholds[lo..hi]
+                .iter()
+                .zip(&self.tree_of[lo..hi])
+                .zip(&self.masks[lo..hi])
+            {
+                if th >= *value {
+                    break;
+                }
+                w[usize::from(t)] &= mask;
+            }
+        }
+        self.leaves
+            .chunks_exact(64)
+            .zip(&w[..self.trees])
+            .map(|(slots, word)| slots[word.trailing_zeros() as usize & 63])
+            .sum()
     }
 
     /// Adds the group's trees' outputs to every row of `x`.
@@ -845,6 +884,12 @@ impl QuickScorer {
                 .push(QsGroup::new(width, trees, &mut nodes, leaves));
         }
         q
+    }
+
+    /// The log-odds of one row given in feature order (the walked trees' outputs still to
+    /// add).
+    fn row(&self, row: &[f64]) -> f64 {
+        self.constant + self.groups.iter().map(|g| g.row(row)).sum::<f64>()
     }
 
     /// Writes the log-odds of every row of `x` (the walked trees' outputs still to add).
@@ -1485,6 +1530,12 @@ mod batch_scoring {
         .unwrap();
         let q = QuickScorer::new(&m);
         assert!(q.walked.is_empty() && q.groups.len() == 2);
+        // One row at a time (the recommender's state-only heads), missing values included.
+        for i in 0..300 {
+            let row: Vec<f64> = (0..3).map(|f| x.column(f)[i]).collect();
+            let (one, walk) = (q.row(&row), m.raw_score(&|f| row[f]));
+            assert!((one - walk).abs() < 1e-12, "row {i}: {one} vs {walk}");
+        }
         let batch = m.predict_proba(&x).unwrap();
         for (i, p) in batch.iter().enumerate() {
             // Same leaves; only the order of adding the trees' outputs differs.
