@@ -356,16 +356,31 @@ fn report_bundle(dir: &std::path::Path, started: Instant) {
         dir.display()
     );
     if let (Some(kind_dir), Some(version)) = (dir.parent(), dir.file_name()) {
-        let root = kind_dir
-            .parent()
-            .map_or_else(|| ".".into(), |p| p.display().to_string());
+        let root_dir = kind_dir.parent().unwrap_or(std::path::Path::new("."));
+        // A registry is `<root>/<kind>/<version>` with a CURRENT file per kind: outside one
+        // (a bundle written to /tmp/x, say) promoting makes no sense.
+        let in_registry = kind_dir.join("CURRENT").is_file()
+            || std::fs::read_dir(root_dir)
+                .map(|d| d.flatten().any(|e| e.path().join("CURRENT").is_file()))
+                .unwrap_or(false);
         let kind = kind_dir
             .file_name()
             .map(|k| k.to_string_lossy())
             .unwrap_or_default();
-        println!(
-            "make it current: forbear models --models {root} promote {kind} {}",
+        let promote = format!(
+            "forbear models --models {} promote {kind} {}",
+            root_dir.display(),
             version.to_string_lossy()
         );
+        if in_registry {
+            println!("make it current: {promote}");
+        } else {
+            println!(
+                "use it: pass {} where a bundle directory is asked for (or, if {} is to be a \
+                 model registry: {promote})",
+                dir.display(),
+                root_dir.display()
+            );
+        }
     }
 }
