@@ -200,6 +200,18 @@ fn smoothed(hits: usize, tries: usize) -> f64 {
 }
 
 impl RiskFeatures {
+    /// The features at the end of day `at` with the series built here, from the account's
+    /// opening (or first bill, if earlier) to `at`: what a scoring run computes from an
+    /// account's records alone.
+    pub fn known_by(h: &AccountHistory, at: NaiveDate) -> RiskFeatures {
+        let first = h
+            .bills
+            .first()
+            .map_or(h.facts.opened_on, |b| b.issued_on.min(h.facts.opened_on))
+            .min(at);
+        RiskFeatures::at(h, &DpdSeries::new(h, first, at), at)
+    }
+
     /// The features at the end of day `at`, from records known by then. `series` must start on or
     /// before the account's first record and reach `at`.
     pub fn at(h: &AccountHistory, series: &DpdSeries, at: NaiveDate) -> RiskFeatures {

@@ -9,7 +9,7 @@ use crate::history::history_of;
 use chrono::{NaiveDate, NaiveTime};
 use forbear_core::AccountId;
 use forbear_engine::{Event, EventBody, EventId, RiskBand};
-use forbear_features::risk::{DpdSeries, RISK_FEATURES, RiskFeatures};
+use forbear_features::risk::{RISK_FEATURES, RiskFeatures};
 use forbear_models::{Bundle, risk_band};
 use forbear_sim::policy::Decision;
 use forbear_sim::portfolio::Portfolio;
@@ -96,6 +96,7 @@ impl RiskAssessor {
             self.logs[k].push((day, e.clone(), None));
         }
         let mut out = Vec::new();
+        let end = NaiveTime::from_hms_opt(23, 59, 0).unwrap_or(NaiveTime::MIN);
         for k in billed {
             let Some(c) = portfolio.customers().get(k) else {
                 continue;
@@ -104,15 +105,9 @@ impl RiskAssessor {
             if h.bills.len() < MIN_BILLS {
                 continue;
             }
-            let first = h
-                .bills
-                .first()
-                .map_or(h.facts.opened_on, |b| b.issued_on.min(h.facts.opened_on))
-                .min(day);
-            let series = DpdSeries::new(&h, first, day);
             let p = self
                 .bundle
-                .predict_row(RiskFeatures::at(&h, &series, day).values());
+                .predict_row(RiskFeatures::known_by(&h, day).values());
             self.scored += 1;
             let Some(band) = RiskBand::parse(risk_band(p)) else {
                 continue;
@@ -125,7 +120,6 @@ impl RiskAssessor {
             };
             self.band[k] = Some(band);
             self.changes += 1;
-            let end = NaiveTime::from_hms_opt(23, 59, 0).unwrap_or(NaiveTime::MIN);
             out.push(Event {
                 id,
                 account: c.profile.id,

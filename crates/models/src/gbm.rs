@@ -764,34 +764,46 @@ impl QsGroup {
         g
     }
 
-    /// The group's trees' outputs summed for one row given in feature order.
-    fn row(&self, row: &[f64]) -> f64 {
-        let mut w = [!0u64; 256];
-        for (f, value) in row.iter().enumerate().take(self.offsets.len() - 1) {
-            if value.is_nan() {
-                let (lo, hi) = (self.nan_offsets[f], self.nan_offsets[f + 1]);
-                for (&t, &mask) in self.nan_tree_of[lo..hi].iter().zip(&self.nan_masks[lo..hi]) {
-                    w[usize::from(t)] &= mask;
-                }
-                continue;
-            }
-            let (lo, hi) = (self.offsets[f], self.offsets[f + 1]);
-            for ((&th, &t), &mask) in self.thresholds[lo..hi]
-                .iter()
-                .zip(&self.tree_of[lo..hi])
-                .zip(&self.masks[lo..hi])
-            {
-                if th >= *value {
-                    break;
-                }
+    /// Clears in `w` (a row's words) the leaves that the nodes on feature `f` rule out for
+    /// `value`: the nodes sending a missing value right, or the prefix of thresholds below it.
+    #[inline(always)]
+    fn rule_out(&self, f: usize, value: f64, w: &mut [u64; 256]) {
+        if value.is_nan() {
+            let (lo, hi) = (self.nan_offsets[f], self.nan_offsets[f + 1]);
+            for (&t, &mask) in self.nan_tree_of[lo..hi].iter().zip(&self.nan_masks[lo..hi]) {
                 w[usize::from(t)] &= mask;
             }
+            return;
         }
+        let (lo, hi) = (self.offsets[f], self.offsets[f + 1]);
+        for ((&th, &t), &mask) in self.thresholds[lo..hi]
+            .iter()
+            .zip(&self.tree_of[lo..hi])
+            .zip(&self.masks[lo..hi])
+        {
+            if th >= value {
+                break;
+            }
+            w[usize::from(t)] &= mask;
+        }
+    }
+
+    /// The sum of the leaves a row's words leave: each tree's leftmost.
+    fn leaf_sum(&self, w: &[u64; 256]) -> f64 {
         self.leaves
             .chunks_exact(64)
             .zip(&w[..self.trees])
             .map(|(slots, word)| slots[word.trailing_zeros() as usize & 63])
             .sum()
+    }
+
+    /// The group's trees' outputs summed for one row given in feature order.
+    fn row(&self, row: &[f64]) -> f64 {
+        let mut w = [!0u64; 256];
+        for (f, value) in row.iter().enumerate().take(self.offsets.len() - 1) {
+            self.rule_out(f, *value, &mut w);
+        }
+        self.leaf_sum(&w)
     }
 
     /// Adds the group's trees' outputs to every row of `x`.
@@ -807,36 +819,12 @@ impl QsGroup {
                 w[..nt].fill(!0);
             }
             for f in 0..x.features().min(self.offsets.len() - 1) {
-                let (lo, hi) = (self.offsets[f], self.offsets[f + 1]);
-                let (nlo, nhi) = (self.nan_offsets[f], self.nan_offsets[f + 1]);
-                let nodes = self.thresholds[lo..hi]
-                    .iter()
-                    .zip(&self.tree_of[lo..hi])
-                    .zip(&self.masks[lo..hi]);
-                let nan_nodes = self.nan_tree_of[nlo..nhi]
-                    .iter()
-                    .zip(&self.nan_masks[nlo..nhi]);
                 for (value, w) in x.column(f)[first..first + m].iter().zip(&mut words) {
-                    if value.is_nan() {
-                        for (&t, &mask) in nan_nodes.clone() {
-                            w[usize::from(t)] &= mask;
-                        }
-                        continue;
-                    }
-                    for ((&th, &t), &mask) in nodes.clone() {
-                        if th >= *value {
-                            break;
-                        }
-                        w[usize::from(t)] &= mask;
-                    }
+                    self.rule_out(f, *value, w);
                 }
             }
             for (out, w) in chunk.iter_mut().zip(&words) {
-                let mut s = 0.0;
-                for (slots, word) in self.leaves.chunks_exact(64).zip(&w[..nt]) {
-                    s += slots[word.trailing_zeros() as usize & 63];
-                }
-                *out += s;
+                *out += self.leaf_sum(w);
             }
         }
     }

@@ -380,14 +380,7 @@ async fn score_body(
     }
     .await;
     drop(tx);
-    let scored = scorer.await.map_err(|e| {
-        ApiError(Problem::new(
-            500,
-            "internal",
-            "Internal error",
-            e.to_string(),
-        ))
-    })?;
+    let scored = scorer.await.map_err(crate::routes::join_failed)?;
     received?;
     scored?.finish()
 }

@@ -7,8 +7,8 @@ use forbear_api::{AccountState, Problem};
 use forbear_core::rules::ChannelSet;
 use forbear_core::{Money, TimeZone};
 use forbear_features::{
-    AccountFacts, AccountHistory, BillRecord, ContactRecord, DisputeRecord, DpdSeries,
-    PaymentRecord, PromiseRecord, RiskFeatures,
+    AccountFacts, AccountHistory, BillRecord, ContactRecord, DisputeRecord, PaymentRecord,
+    PromiseRecord, RiskFeatures,
 };
 use forbear_strategy::facts::AccountDay;
 
@@ -208,15 +208,9 @@ impl Checked {
     /// The risk features at the end of the day before the decision day (what was known by
     /// then), as the risk models were trained on them.
     pub fn risk_row(&self) -> Vec<f64> {
-        let h = &self.history;
-        let eve = self.date - Duration::days(1);
-        let first = h
-            .bills
-            .first()
-            .map_or(h.facts.opened_on, |b| b.issued_on.min(h.facts.opened_on))
-            .min(eve);
-        let series = DpdSeries::new(h, first, eve);
-        RiskFeatures::at(h, &series, eve).values().to_vec()
+        RiskFeatures::known_by(&self.history, self.date - Duration::days(1))
+            .values()
+            .to_vec()
     }
 
     /// The recommender's view of the account on its decision day.

@@ -96,14 +96,17 @@ fn check_batch(state: &AppState, n: usize) -> Result<(), ApiError> {
 pub(crate) async fn blocking<R: Send + 'static>(
     f: impl FnOnce() -> R + Send + 'static,
 ) -> Result<R, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| {
-        ApiError(Problem::new(
-            500,
-            "internal",
-            "Internal error",
-            e.to_string(),
-        ))
-    })
+    tokio::task::spawn_blocking(f).await.map_err(join_failed)
+}
+
+/// The answer when work handed to another task panicked or was cancelled.
+pub(crate) fn join_failed(e: tokio::task::JoinError) -> ApiError {
+    ApiError(Problem::new(
+        500,
+        "internal",
+        "Internal error",
+        e.to_string(),
+    ))
 }
 
 fn batch<T, R>(
