@@ -334,6 +334,9 @@ pub struct CompiledGbm {
     /// The same trees for QuickScorer: one row through every tree (a model of the state
     /// alone) without a walk.
     quick: QuickScorer,
+    /// The trees of each interaction group (`Some`) and all of them (`None`) for a few rows
+    /// sharing their first columns; a part missing here does not fit and is walked.
+    shared: Vec<(Option<u32>, SharedGroup)>,
     base_score: f64,
     width: usize,
 }
@@ -350,9 +353,26 @@ impl std::fmt::Debug for CompiledGbm {
 impl CompiledGbm {
     /// Lays out `model` for row-major scoring.
     pub fn new(model: &Gbm) -> CompiledGbm {
+        let width = model.features.len();
+        let mut parts: Vec<Option<u32>> = vec![None];
+        parts.extend(model.trees.iter().filter_map(|t| t.group).map(Some));
+        parts.sort_unstable();
+        parts.dedup();
+        let shared = parts
+            .into_iter()
+            .filter_map(|g| {
+                let trees: Vec<&Tree> = model
+                    .trees
+                    .iter()
+                    .filter(|t| g.is_none() || t.group == g)
+                    .collect();
+                SharedGroup::new(&trees, width).map(|s| (g, s))
+            })
+            .collect();
         CompiledGbm {
             flat: model.trees.iter().map(FlatTree::new).collect(),
             quick: QuickScorer::new(model),
+            shared,
             base_score: model.base_score,
             width: model.features.len(),
         }
@@ -418,7 +438,11 @@ impl CompiledGbm {
             return Ok(());
         }
         if n <= 64 {
-            self.add_shared_masks(rows, shared, out, group);
+            if let Some((_, g)) = self.shared.iter().find(|(g, _)| *g == group) {
+                SHARED_SCRATCH.with_borrow_mut(|s| g.add(rows, self.width, shared, out, s));
+            } else {
+                self.add_shared_masks(rows, shared, out, group);
+            }
             return Ok(());
         }
         let mut idx: Vec<u32> = Vec::with_capacity(n);
@@ -887,6 +911,174 @@ impl QuickScorer {
             g.add(x, raw);
         }
     }
+}
+
+/// One interaction group's trees (or all of a model's) laid out for QuickScorer on at most 64
+/// rows that share their first columns (one account's state) and differ in the rest (the
+/// candidate actions). The shared columns rule out leaves once for every row, as does any
+/// other column holding one value in every row. Each remaining column holds few distinct
+/// values: for each of them, one word per tree (the leaves its nodes below that value rule
+/// out), built by one scan of the column's nodes. A row's words are then the shared words
+/// ANDed with its values' words, column by column over all trees at once, and its leaf in a
+/// tree the lowest bit left. No tree is walked.
+#[derive(Clone)]
+struct SharedGroup {
+    qs: QsGroup,
+}
+
+/// Per call of [`SharedGroup::add`]: the other columns' words and the rows' places in them.
+#[derive(Default)]
+struct SharedScratch {
+    words: Vec<u64>,
+    /// Per column that differs between rows: where each row's words start in `words`.
+    offsets: Vec<Vec<usize>>,
+    values: Vec<f64>,
+}
+
+thread_local! {
+    static SHARED_SCRATCH: std::cell::RefCell<SharedScratch> =
+        std::cell::RefCell::new(SharedScratch::default());
+}
+
+impl SharedGroup {
+    /// `None` when a tree does not fit QuickScorer or there are more than 256.
+    fn new(trees: &[&Tree], width: usize) -> Option<SharedGroup> {
+        if trees.len() > 256 {
+            return None;
+        }
+        let mut nodes: Vec<Vec<QsNode>> = vec![Vec::new(); width];
+        let mut leaves = Vec::with_capacity(64 * trees.len());
+        for (k, t) in trees.iter().enumerate() {
+            let mut slots = [0.0; 64];
+            if t.nodes.is_empty() {
+                slots[0] = t.leaves.first().copied().unwrap_or(0.0);
+            } else {
+                let (order, left_ranges) = in_order(t, width)?;
+                for (p, &leaf) in order.iter().enumerate() {
+                    slots[p] = t.leaves[leaf];
+                }
+                for (n, &(lo, hi)) in t.nodes.iter().zip(&left_ranges) {
+                    let ruled_out = ((1u64 << (hi - lo)) - 1) << lo;
+                    nodes[n.feature as usize].push((
+                        n.threshold,
+                        k as u8,
+                        !ruled_out,
+                        n.missing_left,
+                    ));
+                }
+            }
+            leaves.extend_from_slice(&slots);
+        }
+        Some(SharedGroup {
+            qs: QsGroup::new(width, trees.len(), &mut nodes, leaves),
+        })
+    }
+
+    /// Adds the group's trees' outputs to each of `out.len()` (≤ 64) rows of `rows`, row-major,
+    /// `width` columns, the first `shared` the same in every row.
+    fn add(
+        &self,
+        rows: &[f64],
+        width: usize,
+        shared: usize,
+        out: &mut [f64],
+        s: &mut SharedScratch,
+    ) {
+        let n = out.len();
+        let qs = &self.qs;
+        let nt = qs.trees;
+        let mut w = [!0u64; 256];
+        for (f, &v) in rows.iter().enumerate().take(shared) {
+            qs.rule_out(f, v, &mut w);
+        }
+        s.words.clear();
+        let mut active = 0;
+        for f in shared..width {
+            let (lo, hi) = (qs.offsets[f], qs.offsets[f + 1]);
+            if lo == hi {
+                continue;
+            }
+            // The column's distinct values, ascending; a missing value is the last slot.
+            s.values.clear();
+            s.values
+                .extend((0..n).map(|r| rows[r * width + f]).filter(|v| !v.is_nan()));
+            s.values.sort_unstable_by(f64::total_cmp);
+            s.values.dedup();
+            let k = s.values.len();
+            let missing = k < n && (0..n).any(|r| rows[r * width + f].is_nan());
+            if k + usize::from(missing) == 1 {
+                qs.rule_out(f, rows[f], &mut w);
+                continue;
+            }
+            let base = s.words.len();
+            s.words.resize(base + (k + 1) * nt, !0);
+            let mut p = lo;
+            for (j, &d) in s.values.iter().enumerate() {
+                let (done, rest) = s.words[base..].split_at_mut(j * nt);
+                let cur = &mut rest[..nt];
+                if j > 0 {
+                    cur.copy_from_slice(&done[(j - 1) * nt..]);
+                }
+                while p < hi && qs.thresholds[p] < d {
+                    cur[usize::from(qs.tree_of[p])] &= qs.masks[p];
+                    p += 1;
+                }
+            }
+            let nan = &mut s.words[base + k * nt..base + (k + 1) * nt];
+            for q in qs.nan_offsets[f]..qs.nan_offsets[f + 1] {
+                nan[usize::from(qs.nan_tree_of[q])] &= qs.nan_masks[q];
+            }
+            if s.offsets.len() == active {
+                s.offsets.push(Vec::new());
+            }
+            let offsets = &mut s.offsets[active];
+            offsets.clear();
+            offsets.extend((0..n).map(|r| {
+                let v = rows[r * width + f];
+                let j = if v.is_nan() {
+                    k
+                } else {
+                    s.values.partition_point(|x| *x < v)
+                };
+                base + j * nt
+            }));
+            active += 1;
+        }
+        let mut m = [0u64; 256];
+        for (r, o) in out.iter_mut().enumerate() {
+            let m = &mut m[..nt];
+            m.copy_from_slice(&w[..nt]);
+            for offsets in &s.offsets[..active] {
+                let at = offsets[r];
+                for (x, y) in m.iter_mut().zip(&s.words[at..at + nt]) {
+                    *x &= y;
+                }
+            }
+            *o += leaf_sum(&qs.leaves, m);
+        }
+    }
+}
+
+/// The sum over trees of the leaf each tree's word leaves (its lowest bit), `leaves` holding 64
+/// slots per tree; four running sums, so the additions do not wait on each other.
+#[inline(always)]
+fn leaf_sum(leaves: &[f64], words: &[u64]) -> f64 {
+    let slot = |t: usize, w: u64| leaves[t * 64 + (w.trailing_zeros() as usize & 63)];
+    let (mut a, mut b, mut c, mut d) = (0.0, 0.0, 0.0, 0.0);
+    let mut quads = words.chunks_exact(4);
+    let mut t = 0;
+    for q in &mut quads {
+        a += slot(t, q[0]);
+        b += slot(t + 1, q[1]);
+        c += slot(t + 2, q[2]);
+        d += slot(t + 3, q[3]);
+        t += 4;
+    }
+    for &w in quads.remainder() {
+        a += slot(t, w);
+        t += 1;
+    }
+    (a + b) + (c + d)
 }
 
 /// Leaf ids left to right, and per node the positions `[lo, hi)` of its left subtree's leaves.
@@ -1456,33 +1648,51 @@ mod batch_scoring {
         assert!(bad.fit(&x, &y).is_err());
     }
 
-    /// Walking the shared columns once per tree changes no score.
+    /// Scoring rows that share their first columns (QuickScorer words per distinct value, or
+    /// the walk for trees too wide for a word) changes no score.
     #[test]
     fn shared_prefix_scores_equal_the_plain_ones() {
         let (x, y) = super::tests::data(3000, 5);
-        let m = GbmParams::default().fit(&x, &y).unwrap();
-        let c = CompiledGbm::new(&m);
-        // Rows sharing features 0 and 1 of row 0, the rest from other rows (missing values
-        // among them): bit masks up to 64 rows, partitions beyond; rows repeating values.
-        let w = x.features();
-        for n in [1, 7, 50, 64, 65, 100] {
-            let mut rows = Vec::new();
-            for i in 0..n {
-                let mut r = x.row(i % 40);
-                r[0] = x.row(0)[0];
-                r[1] = x.row(0)[1];
-                rows.extend(r);
+        let wide = GbmParams {
+            max_leaves: 120,
+            min_data_in_leaf: 3,
+            n_trees: 20,
+            ..GbmParams::default()
+        };
+        for params in [GbmParams::default(), wide] {
+            let m = params.fit(&x, &y).unwrap();
+            let c = CompiledGbm::new(&m);
+            let widest = m.trees.iter().map(|t| t.leaves.len()).max().unwrap_or(0);
+            assert_eq!(c.shared.is_empty(), widest > 64, "{widest} leaves");
+            // Rows sharing features 0 and 1 of row 0, the rest from other rows (missing values
+            // among them), or the rest one value in every row (missing in every row): words up
+            // to 64 rows, partitions beyond; rows repeating values.
+            let w = x.features();
+            for same_rest in [false, true] {
+                for n in [1, 7, 50, 64, 65, 100] {
+                    let mut rows = Vec::new();
+                    for i in 0..n {
+                        let mut r = x.row(i % 40);
+                        r[0] = x.row(0)[0];
+                        r[1] = x.row(0)[1];
+                        if same_rest {
+                            r[2] = x.row(3)[2];
+                            r[3] = f64::NAN;
+                        }
+                        rows.extend(r);
+                    }
+                    let a: Vec<f64> = rows
+                        .chunks(w)
+                        .map(|r| sigmoid(m.raw_score(&|f| r[f])))
+                        .collect();
+                    let mut b = vec![0.0; n];
+                    c.predict_rows_shared(&rows, 2, &mut b).unwrap();
+                    for (p, q) in a.iter().zip(&b) {
+                        assert!((p - q).abs() < 1e-12, "{n} rows: {p} vs {q}");
+                    }
+                    assert_eq!(rows.len(), n * w);
+                }
             }
-            let a: Vec<f64> = rows
-                .chunks(w)
-                .map(|r| sigmoid(m.raw_score(&|f| r[f])))
-                .collect();
-            let mut b = vec![0.0; n];
-            c.predict_rows_shared(&rows, 2, &mut b).unwrap();
-            for (p, q) in a.iter().zip(&b) {
-                assert!((p - q).abs() < 1e-12, "{n} rows: {p} vs {q}");
-            }
-            assert_eq!(rows.len(), n * w);
         }
     }
 

@@ -140,18 +140,28 @@ impl std::fmt::Debug for Recommender {
     }
 }
 
-/// The earliest instant in `window` on local `date`, at or after `not_before`, in steps of 15
-/// minutes, at which `allowed` holds.
-fn earliest_in_window(
+/// The send windows of local `date` as instants, `[start, end)` each, in [`SendWindow::ALL`]
+/// order (computed once per recommendation: time-zone conversions are not free).
+fn window_bounds(
     s: &Situation<'_>,
     date: NaiveDate,
-    window: SendWindow,
+) -> Vec<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+    let zone = s.facts.time_zone;
+    let at = |h: u32| NaiveTime::from_hms_opt(h, 0, 0).map(|t| zone.at(date, t));
+    SendWindow::ALL
+        .iter()
+        .map(|w| at(w.start_hour()).zip(at(w.end_hour())))
+        .collect()
+}
+
+/// The earliest instant in `[start, end)` at or after `not_before`, in steps of 15 minutes, at
+/// which `allowed` holds.
+fn earliest_in_window(
+    s: &Situation<'_>,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
     allowed: &mut dyn FnMut(DateTime<Utc>) -> Result<(), Violation>,
     first_violation: &mut Option<Violation>,
 ) -> Option<DateTime<Utc>> {
-    let zone = s.facts.time_zone;
-    let start = zone.at(date, NaiveTime::from_hms_opt(window.start_hour(), 0, 0)?);
-    let end = zone.at(date, NaiveTime::from_hms_opt(window.end_hour(), 0, 0)?);
     let mut at = start.max(s.not_before);
     // Round up to a quarter hour.
     let rem = (at.minute() % 15) as i64;
@@ -257,14 +267,15 @@ impl Recommender {
             .collect();
         // Candidate instants: each allowed channel in each window, checked by the rules.
         scratch.options.clear();
+        let bounds = window_bounds(s, date);
         if let Some(&tone0) = tones.first() {
             for &channel in &segment.channels {
                 let mut first_violation = None;
                 let before = scratch.options.len();
-                for &window in SendWindow::ALL {
+                for (&window, bounds) in SendWindow::ALL.iter().zip(&bounds) {
                     let mut allowed = |at| cfg.rules.check(&s.facts, channel, tone0, at);
-                    if let Some(at) =
-                        earliest_in_window(s, date, window, &mut allowed, &mut first_violation)
+                    if let Some(at) = bounds
+                        .and_then(|b| earliest_in_window(s, b, &mut allowed, &mut first_violation))
                     {
                         for &tone in &tones {
                             scratch.options.push((
@@ -289,7 +300,7 @@ impl Recommender {
         let options = std::mem::take(&mut scratch.options);
         let (base, mut ranked) = self.score(s, &options, to_base, scratch);
         scratch.options = options;
-        ranked.sort_by(|a, b| b.value.total_cmp(&a.value));
+        sort_by_value(&mut ranked);
         if preventive && 1.0 - base.pay < cfg.preventive.min_risk {
             // Low risk before the due date: leave the customer alone.
             out.reason = format!(
@@ -509,6 +520,19 @@ impl Recommender {
             }
         }
     }
+}
+
+/// Sorts options by value, highest first, equal values keeping their order (as a stable sort
+/// would), moving each option once: options are large, their values small.
+fn sort_by_value(ranked: &mut Vec<Scored>) {
+    let mut order: Vec<(f64, u32)> = ranked
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.value, i as u32))
+        .collect();
+    order.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut slots: Vec<Option<Scored>> = ranked.drain(..).map(Some).collect();
+    ranked.extend(order.iter().filter_map(|&(_, i)| slots[i as usize].take()));
 }
 
 fn none_scored() -> Scored {
