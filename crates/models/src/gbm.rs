@@ -1042,6 +1042,23 @@ impl SharedGroup {
                 };
                 base + j * nt
             }));
+            // A column whose value follows from an earlier one's in these rows (a channel's
+            // response rate from the channel) is folded into that one's words.
+            let (earlier, rest) = s.offsets.split_at_mut(active);
+            let this = &rest[0];
+            if let Some(host) = earlier.iter().find(|e| follows(e, this, nt)) {
+                let low = host.iter().copied().min().unwrap_or(0);
+                let mut done = [false; 65];
+                for (&to, &from) in host.iter().zip(this) {
+                    if !std::mem::replace(&mut done[(to - low) / nt], true) {
+                        for i in 0..nt {
+                            let v = s.words[from + i];
+                            s.words[to + i] &= v;
+                        }
+                    }
+                }
+                continue;
+            }
             active += 1;
         }
         let mut m = [0u64; 256];
@@ -1057,6 +1074,21 @@ impl SharedGroup {
             *o += leaf_sum(&qs.leaves, m);
         }
     }
+}
+
+/// Whether, over the rows, a column's slot (`this`, offsets of its words) is a function of
+/// another's (`host`): rows agreeing on the host agree on this one. Offsets are a column's
+/// first slot plus a multiple of `nt`, at most 65 slots.
+fn follows(host: &[usize], this: &[usize], nt: usize) -> bool {
+    let low = host.iter().copied().min().unwrap_or(0);
+    let mut map = [usize::MAX; 65];
+    host.iter().zip(this).all(|(&h, &t)| {
+        let m = &mut map[((h - low) / nt).min(64)];
+        if *m == usize::MAX {
+            *m = t;
+        }
+        *m == t
+    })
 }
 
 /// The sum over trees of the leaf each tree's word leaves (its lowest bit), `leaves` holding 64
@@ -1665,19 +1697,24 @@ mod batch_scoring {
             let widest = m.trees.iter().map(|t| t.leaves.len()).max().unwrap_or(0);
             assert_eq!(c.shared.is_empty(), widest > 64, "{widest} leaves");
             // Rows sharing features 0 and 1 of row 0, the rest from other rows (missing values
-            // among them), or the rest one value in every row (missing in every row): words up
-            // to 64 rows, partitions beyond; rows repeating values.
+            // among them), one value in every row (missing in every row), or two columns
+            // neither of which follows from the other: words up to 64 rows, partitions beyond;
+            // rows repeating values.
             let w = x.features();
-            for same_rest in [false, true] {
+            for rest in ["other rows", "one value", "crossed"] {
                 for n in [1, 7, 50, 64, 65, 100] {
                     let mut rows = Vec::new();
                     for i in 0..n {
                         let mut r = x.row(i % 40);
                         r[0] = x.row(0)[0];
                         r[1] = x.row(0)[1];
-                        if same_rest {
+                        if rest == "one value" {
                             r[2] = x.row(3)[2];
                             r[3] = f64::NAN;
+                        } else if rest == "crossed" {
+                            // Neither of the last two columns follows from the other.
+                            r[2] = x.row(i % 2)[2];
+                            r[3] = x.row(4 + i % 3)[3];
                         }
                         rows.extend(r);
                     }
@@ -1688,7 +1725,7 @@ mod batch_scoring {
                     let mut b = vec![0.0; n];
                     c.predict_rows_shared(&rows, 2, &mut b).unwrap();
                     for (p, q) in a.iter().zip(&b) {
-                        assert!((p - q).abs() < 1e-12, "{n} rows: {p} vs {q}");
+                        assert!((p - q).abs() < 1e-12, "{n} rows, {rest}: {p} vs {q}");
                     }
                     assert_eq!(rows.len(), n * w);
                 }
