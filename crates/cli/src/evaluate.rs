@@ -366,6 +366,7 @@ fn uplift(a: UpliftArgs) -> Result<ExitCode> {
         );
     }
     let p = &r.learned_policy;
+    println!("  learned policy ({})", r.policy);
     for (name, e) in [("IPS", &p.ips), ("SNIPS", &p.snips), ("DR", &p.dr)] {
         println!(
             "  learned policy, {name:<5}          {:>8.4}  [{:.4}, {:.4}]",

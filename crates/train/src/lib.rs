@@ -13,6 +13,7 @@ pub mod evaluate;
 pub mod planning;
 pub mod plots;
 pub mod policy_eval;
+pub mod policy_tree;
 pub mod response;
 pub mod risk;
 pub mod situations;

@@ -15,6 +15,7 @@
 //! Hillstrom data's `conversion` and `spend` — and is set aside with the reason.
 
 use crate::error::TrainError;
+use crate::policy_tree;
 use crate::split::stratified_holdout_classes;
 use crate::tabular::{Features, features_of};
 use forbear_data::{Column, Table};
@@ -206,6 +207,9 @@ pub struct UpliftReport {
     pub default_arm: String,
     /// How much better (in outcome units, net of cost) another arm must be predicted to be.
     pub margin: f64,
+    /// The learned policy in words: per customer from the per-arm models, or a policy tree
+    /// (a rule by segment) when cross-validation prefers one.
+    pub policy: String,
     /// The cross-validated policy value (SNIPS, net of cost) of each candidate.
     pub cv: Vec<CvResult>,
     /// Bootstrap replicates.
@@ -215,11 +219,14 @@ pub struct UpliftReport {
 /// One candidate of the cross-validation.
 #[derive(Debug, Clone, Serialize)]
 pub struct CvResult {
+    /// "per customer" (the per-arm models' best arm, with `margin`) or a policy tree of a
+    /// depth (on doubly robust scores with these per-arm models).
+    pub policy: String,
     /// Trees per arm.
     pub n_trees: usize,
     /// Leaves per tree.
     pub max_leaves: usize,
-    /// Margin required to leave the default arm.
+    /// Margin required to leave the default arm (`null` in JSON: never).
     pub margin: f64,
     /// Out-of-fold SNIPS value of the policy.
     pub snips: f64,
@@ -627,11 +634,67 @@ pub fn evaluate_uplift(table: &Table, opts: &UpliftOptions) -> Result<UpliftRepo
             cv.push((c, margin, snips_of(q, margin)));
         }
     }
-    let (chosen, margin, _) = cv
+    let (chosen, margin, best_cv) = cv
         .iter()
         .copied()
         .max_by(|a, b| a.2.total_cmp(&b.2))
         .unwrap_or((0, 0.0, 0.0));
+    // For reference, the default arm for everyone, on the same rows.
+    let always_default_cv = snips_of(&oof[chosen], f64::INFINITY);
+    tracing::debug!(cv_snips = always_default_cv, "always the default arm");
+    // Policy trees (depth 1 and 2) on each training row's doubly robust score per arm, the
+    // chosen continuation's out-of-fold predictions as the reward model; judged by the same
+    // folds (a tree fitted on the other folds, valued on this one).
+    let columns_tr: Vec<&[f64]> = (0..xtr.features()).map(|f| xtr.column(f)).collect();
+    let binned = policy_tree::Binned::new(&columns_tr);
+    let gamma: Vec<Vec<f64>> = (0..train.len())
+        .map(|i| {
+            (0..k)
+                .map(|a| {
+                    let q = oof[chosen][a][i];
+                    let observed = if arms_tr[i] == a {
+                        (y_tr[i] * scale - q) / p_tr[i]
+                    } else {
+                        0.0
+                    };
+                    q - cost[a] + observed
+                })
+                .collect()
+        })
+        .collect();
+    let tree_cv: Vec<(usize, f64)> = [1usize, 2]
+        .iter()
+        .map(|&depth| {
+            let (mut swr, mut sw) = (0.0, 0.0);
+            for f in 0..opts.folds.max(2) {
+                let fit_rows: Vec<usize> = (0..train.len()).filter(|&i| folds[i] != f).collect();
+                let (tree, _) = policy_tree::fit(&binned, &gamma, &fit_rows, depth);
+                for i in (0..train.len()).filter(|&i| folds[i] == f) {
+                    let a = arms_tr[i];
+                    if tree.choose(&|c| columns_tr[c][i]) == a {
+                        swr += (y_tr[i] * scale - cost[a]) / p_tr[i];
+                        sw += 1.0 / p_tr[i];
+                    }
+                }
+            }
+            let v = if sw > 0.0 {
+                swr / sw
+            } else {
+                f64::NEG_INFINITY
+            };
+            tracing::debug!(depth, cv_snips = v, "policy tree");
+            (depth, v)
+        })
+        .collect();
+    let tree = tree_cv
+        .iter()
+        .copied()
+        .filter(|&(_, v)| v > best_cv)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(depth, _)| {
+            let all: Vec<usize> = (0..train.len()).collect();
+            policy_tree::fit(&binned, &gamma, &all, depth).0
+        });
     for &(c, m, v) in &cv {
         let p = &opts.arm_candidates[c];
         tracing::debug!(
@@ -662,9 +725,21 @@ pub fn evaluate_uplift(table: &Table, opts: &UpliftOptions) -> Result<UpliftRepo
     .into_iter()
     .map(|p| p.into_iter().map(|v| v * scale).collect())
     .collect();
+    let columns_te: Vec<&[f64]> = (0..xte.features()).map(|f| xte.column(f)).collect();
     let choice: Vec<usize> = (0..test.len())
-        .map(|i| choose(&q, &cost, i, default_arm, margin))
+        .map(|i| match &tree {
+            Some(t) => t.choose(&|c| columns_te[c][i]),
+            None => choose(&q, &cost, i, default_arm, margin),
+        })
         .collect();
+    let policy = match &tree {
+        Some(t) => format!("policy tree: {}", t.describe(&names, &arm_names)),
+        None => format!(
+            "per customer: the arm with the highest predicted value net of cost if it beats {} by more than {margin}",
+            arm_names[default_arm]
+        ),
+    };
+    tracing::info!(policy, "learned policy");
     let logged: Vec<Logged> = test
         .iter()
         .enumerate()
@@ -767,14 +842,30 @@ pub fn evaluate_uplift(table: &Table, opts: &UpliftOptions) -> Result<UpliftRepo
         arm_params: opts.arm_candidates[chosen].clone(),
         default_arm: arm_names[default_arm].clone(),
         margin,
+        policy,
         cv: cv
             .iter()
             .map(|&(c, margin, snips)| CvResult {
+                policy: "per customer".to_owned(),
                 n_trees: opts.arm_candidates[c].n_trees,
                 max_leaves: opts.arm_candidates[c].max_leaves,
                 margin,
                 snips,
             })
+            .chain(std::iter::once(CvResult {
+                policy: format!("always {}", arm_names[default_arm]),
+                n_trees: 0,
+                max_leaves: 0,
+                margin: f64::INFINITY,
+                snips: always_default_cv,
+            }))
+            .chain(tree_cv.iter().map(|&(depth, snips)| CvResult {
+                policy: format!("policy tree of depth {depth}"),
+                n_trees: opts.arm_candidates[chosen].n_trees,
+                max_leaves: opts.arm_candidates[chosen].max_leaves,
+                margin: 0.0,
+                snips,
+            }))
             .collect(),
         replicates: opts.replicates,
     })
