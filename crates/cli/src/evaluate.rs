@@ -366,7 +366,6 @@ fn uplift(a: UpliftArgs) -> Result<ExitCode> {
         );
     }
     let p = &r.learned_policy;
-    println!("  learned policy ({})", r.policy);
     for (name, e) in [("IPS", &p.ips), ("SNIPS", &p.snips), ("DR", &p.dr)] {
         println!(
             "  learned policy, {name:<5}          {:>8.4}  [{:.4}, {:.4}]",
@@ -378,6 +377,12 @@ fn uplift(a: UpliftArgs) -> Result<ExitCode> {
         "\nlearned policy (SNIPS) − always {}: {:+.4} [{:+.4}, {:+.4}]; effective sample size {:.0}",
         r.best_arm.name, m.value, m.ci_low, m.ci_high, p.effective_sample_size
     );
+    if let Some(t) = &r.segment_rule {
+        println!(
+            "segment rule (policy tree, not applied; cross-validated {:.4} against {:.4} per customer): {}",
+            t.cv_snips, t.cv_snips_per_customer, t.rule
+        );
+    }
     for w in &p.warnings {
         println!("warning: {w}");
     }
