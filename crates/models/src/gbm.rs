@@ -331,12 +331,10 @@ const QUICKSCORER_MIN_ROWS: usize = 64;
 #[derive(Clone)]
 pub struct CompiledGbm {
     flat: Vec<FlatTree>,
-    /// The same trees for QuickScorer: one row through every tree (a model of the state
-    /// alone) without a walk.
-    quick: QuickScorer,
-    /// The trees of each interaction group (`Some`) and all of them (`None`) for a few rows
-    /// sharing their first columns; a part missing here does not fit and is walked.
-    shared: Vec<(Option<u32>, SharedGroup)>,
+    /// The trees of each interaction group (`Some`) and all of them (`None`) laid out for
+    /// QuickScorer, for one row or a few sharing their first columns; a part missing here does
+    /// not fit (a tree wider than 64 leaves, more than 256 trees) and is walked.
+    shared: Vec<(Option<u32>, QsGroup)>,
     base_score: f64,
     width: usize,
 }
@@ -366,15 +364,14 @@ impl CompiledGbm {
                     .iter()
                     .filter(|t| g.is_none() || t.group == g)
                     .collect();
-                SharedGroup::new(&trees, width).map(|s| (g, s))
+                QsGroup::of_trees(&trees, width).map(|s| (g, s))
             })
             .collect();
         CompiledGbm {
             flat: model.trees.iter().map(FlatTree::new).collect(),
-            quick: QuickScorer::new(model),
             shared,
             base_score: model.base_score,
-            width: model.features.len(),
+            width,
         }
     }
 
@@ -433,13 +430,9 @@ impl CompiledGbm {
         if n == 0 {
             return Ok(());
         }
-        if n == 1 && group.is_none() && self.quick.walked.is_empty() {
-            out[0] += self.quick.row(rows) - self.base_score;
-            return Ok(());
-        }
         if n <= 64 {
             if let Some((_, g)) = self.shared.iter().find(|(g, _)| *g == group) {
-                SHARED_SCRATCH.with_borrow_mut(|s| g.add(rows, self.width, shared, out, s));
+                SHARED_SCRATCH.with_borrow_mut(|s| g.add_rows(rows, self.width, shared, out, s));
             } else {
                 self.add_shared_masks(rows, shared, out, group);
             }
@@ -814,11 +807,7 @@ impl QsGroup {
 
     /// The sum of the leaves a row's words leave: each tree's leftmost.
     fn leaf_sum(&self, w: &[u64; 256]) -> f64 {
-        self.leaves
-            .chunks_exact(64)
-            .zip(&w[..self.trees])
-            .map(|(slots, word)| slots[word.trailing_zeros() as usize & 63])
-            .sum()
+        leaf_sum(&self.leaves, &w[..self.trees])
     }
 
     /// The group's trees' outputs summed for one row given in feature order.
@@ -870,19 +859,11 @@ impl QuickScorer {
                 q.constant += t.leaves.first().copied().unwrap_or(0.0);
                 continue;
             }
-            let Some((order, left_ranges)) = in_order(t, width) else {
+            let k = u8::try_from(trees).unwrap_or(u8::MAX);
+            let Some(slots) = lay_out(t, k, width, &mut nodes) else {
                 q.walked.push(FlatTree::new(t));
                 continue;
             };
-            let k = u8::try_from(trees).unwrap_or(u8::MAX);
-            for (n, &(lo, hi)) in t.nodes.iter().zip(&left_ranges) {
-                let ruled_out = ((1u64 << (hi - lo)) - 1) << lo;
-                nodes[n.feature as usize].push((n.threshold, k, !ruled_out, n.missing_left));
-            }
-            let mut slots = [0.0; 64];
-            for (p, &leaf) in order.iter().enumerate() {
-                slots[p] = t.leaves[leaf];
-            }
             leaves.extend_from_slice(&slots);
             trees += 1;
             if trees == 256 {
@@ -899,7 +880,8 @@ impl QuickScorer {
     }
 
     /// The log-odds of one row given in feature order (the walked trees' outputs still to
-    /// add).
+    /// add). Serving scores one row through [`CompiledGbm`]'s groups; this checks the layout.
+    #[cfg(test)]
     fn row(&self, row: &[f64]) -> f64 {
         self.constant + self.groups.iter().map(|g| g.row(row)).sum::<f64>()
     }
@@ -913,20 +895,7 @@ impl QuickScorer {
     }
 }
 
-/// One interaction group's trees (or all of a model's) laid out for QuickScorer on at most 64
-/// rows that share their first columns (one account's state) and differ in the rest (the
-/// candidate actions). The shared columns rule out leaves once for every row, as does any
-/// other column holding one value in every row. Each remaining column holds few distinct
-/// values: for each of them, one word per tree (the leaves its nodes below that value rule
-/// out), built by one scan of the column's nodes. A row's words are then the shared words
-/// ANDed with its values' words, column by column over all trees at once, and its leaf in a
-/// tree the lowest bit left. No tree is walked.
-#[derive(Clone)]
-struct SharedGroup {
-    qs: QsGroup,
-}
-
-/// Per call of [`SharedGroup::add`]: the other columns' words and the rows' places in them.
+/// Per call of [`QsGroup::add_rows`]: the other columns' words and the rows' places in them.
 #[derive(Default)]
 struct SharedScratch {
     words: Vec<u64>,
@@ -940,43 +909,38 @@ thread_local! {
         std::cell::RefCell::new(SharedScratch::default());
 }
 
-impl SharedGroup {
-    /// `None` when a tree does not fit QuickScorer or there are more than 256.
-    fn new(trees: &[&Tree], width: usize) -> Option<SharedGroup> {
+impl QsGroup {
+    /// Up to 256 trees in one group (a one-leaf tree's value in its first slot); `None` when a
+    /// tree does not fit a word or there are more.
+    fn of_trees(trees: &[&Tree], width: usize) -> Option<QsGroup> {
         if trees.len() > 256 {
             return None;
         }
         let mut nodes: Vec<Vec<QsNode>> = vec![Vec::new(); width];
         let mut leaves = Vec::with_capacity(64 * trees.len());
         for (k, t) in trees.iter().enumerate() {
-            let mut slots = [0.0; 64];
-            if t.nodes.is_empty() {
+            let slots = if t.nodes.is_empty() {
+                let mut slots = [0.0; 64];
                 slots[0] = t.leaves.first().copied().unwrap_or(0.0);
+                slots
             } else {
-                let (order, left_ranges) = in_order(t, width)?;
-                for (p, &leaf) in order.iter().enumerate() {
-                    slots[p] = t.leaves[leaf];
-                }
-                for (n, &(lo, hi)) in t.nodes.iter().zip(&left_ranges) {
-                    let ruled_out = ((1u64 << (hi - lo)) - 1) << lo;
-                    nodes[n.feature as usize].push((
-                        n.threshold,
-                        k as u8,
-                        !ruled_out,
-                        n.missing_left,
-                    ));
-                }
-            }
+                lay_out(t, k as u8, width, &mut nodes)?
+            };
             leaves.extend_from_slice(&slots);
         }
-        Some(SharedGroup {
-            qs: QsGroup::new(width, trees.len(), &mut nodes, leaves),
-        })
+        Some(QsGroup::new(width, trees.len(), &mut nodes, leaves))
     }
 
     /// Adds the group's trees' outputs to each of `out.len()` (≤ 64) rows of `rows`, row-major,
-    /// `width` columns, the first `shared` the same in every row.
-    fn add(
+    /// `width` columns, the first `shared` the same in every row (one account's state; the
+    /// rest differ: the candidate actions). The shared columns rule out leaves once for every
+    /// row, as does any other column holding one value in every row. Each remaining column
+    /// holds few distinct values: for each of them, one word per tree (the leaves its nodes
+    /// below that value rule out), built by one scan of the column's nodes; a column whose
+    /// value follows from an earlier one's is folded into that one's words. A row's words are
+    /// then the shared words ANDed with its values' words, column by column over all trees at
+    /// once, and its leaf in a tree the lowest bit left. No tree is walked.
+    fn add_rows(
         &self,
         rows: &[f64],
         width: usize,
@@ -985,7 +949,11 @@ impl SharedGroup {
         s: &mut SharedScratch,
     ) {
         let n = out.len();
-        let qs = &self.qs;
+        if n == 1 {
+            out[0] += self.row(&rows[..width]);
+            return;
+        }
+        let qs = self;
         let nt = qs.trees;
         let mut w = [!0u64; 256];
         for (f, &v) in rows.iter().enumerate().take(shared) {
@@ -1111,6 +1079,23 @@ fn leaf_sum(leaves: &[f64], words: &[u64]) -> f64 {
         t += 1;
     }
     (a + b) + (c + d)
+}
+
+/// Lays out tree `t` (with at least one node) as tree `k` of a [`QsGroup`] being built: each
+/// node's mask (the leaves of its left subtree cleared) into its feature's list in `nodes`, and
+/// the leaves left to right in the 64 slots returned; `None`, with nothing pushed, when the tree
+/// does not fit a word.
+fn lay_out(t: &Tree, k: u8, width: usize, nodes: &mut [Vec<QsNode>]) -> Option<[f64; 64]> {
+    let (order, left_ranges) = in_order(t, width)?;
+    for (n, &(lo, hi)) in t.nodes.iter().zip(&left_ranges) {
+        let ruled_out = ((1u64 << (hi - lo)) - 1) << lo;
+        nodes[n.feature as usize].push((n.threshold, k, !ruled_out, n.missing_left));
+    }
+    let mut slots = [0.0; 64];
+    for (p, &leaf) in order.iter().enumerate() {
+        slots[p] = t.leaves[leaf];
+    }
+    Some(slots)
 }
 
 /// Leaf ids left to right, and per node the positions `[lo, hi)` of its left subtree's leaves.

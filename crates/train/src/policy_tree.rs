@@ -94,17 +94,8 @@ pub fn fit(
     depth: usize,
 ) -> (PolicyTree, f64) {
     let arms = scores.first().map_or(0, Vec::len);
-    let best_leaf = |rows: &[usize]| {
-        let mut total = vec![0.0; arms];
-        for &i in rows {
-            for (t, s) in total.iter_mut().zip(&scores[i]) {
-                *t += s;
-            }
-        }
-        best_arm(&total)
-    };
     if depth == 0 || arms == 0 {
-        let (arm, value) = best_leaf(rows);
+        let (arm, value) = best_arm(&totals(scores, rows, arms));
         return (PolicyTree::Leaf(arm), value);
     }
     if depth == 1 {
@@ -135,6 +126,17 @@ pub fn fit(
     (tree.simplified(), value)
 }
 
+/// The scores of `rows` summed per arm.
+fn totals(scores: &[Vec<f64>], rows: &[usize], arms: usize) -> Vec<f64> {
+    let mut total = vec![0.0; arms];
+    for &i in rows {
+        for (t, s) in total.iter_mut().zip(&scores[i]) {
+            *t += s;
+        }
+    }
+    total
+}
+
 /// The best arm of summed scores, and its sum.
 fn best_arm(total: &[f64]) -> (usize, f64) {
     total.iter().copied().enumerate().fold(
@@ -150,12 +152,7 @@ fn fit_stump(
     rows: &[usize],
     arms: usize,
 ) -> (PolicyTree, f64) {
-    let mut total = vec![0.0; arms];
-    for &i in rows {
-        for (t, s) in total.iter_mut().zip(&scores[i]) {
-            *t += s;
-        }
-    }
+    let total = totals(scores, rows, arms);
     let (arm, mut value) = best_arm(&total);
     let mut tree = PolicyTree::Leaf(arm);
     for (f, cuts) in binned.cuts.iter().enumerate() {

@@ -626,11 +626,13 @@ pub fn evaluate_uplift(table: &Table, opts: &UpliftOptions) -> Result<UpliftRepo
             .max_by(|&u, &v| (sums[u].0 / sums[u].1).total_cmp(&(sums[v].0 / sums[v].1)))
             .unwrap_or(0)
     };
-    let snips_of = |q: &[Vec<f64>], margin: f64| {
+    // The SNIPS value (net of cost) on the training rows of a policy giving row `i` the arm
+    // `pick(i)`.
+    let snips_by = |pick: &dyn Fn(usize) -> usize| {
         let (mut swr, mut sw) = (0.0, 0.0);
         for i in 0..train.len() {
             let a = arms_tr[i];
-            if choose(q, &cost, i, default_arm, margin) == a {
+            if pick(i) == a {
                 swr += (y_tr[i] * scale - cost[a]) / p_tr[i];
                 sw += 1.0 / p_tr[i];
             }
@@ -641,6 +643,8 @@ pub fn evaluate_uplift(table: &Table, opts: &UpliftOptions) -> Result<UpliftRepo
             f64::NEG_INFINITY
         }
     };
+    let snips_of =
+        |q: &[Vec<f64>], margin: f64| snips_by(&|i| choose(q, &cost, i, default_arm, margin));
     let mut cv = Vec::new();
     for (c, q) in oof.iter().enumerate() {
         for &margin in &opts.margins {
@@ -653,7 +657,7 @@ pub fn evaluate_uplift(table: &Table, opts: &UpliftOptions) -> Result<UpliftRepo
         .max_by(|a, b| a.2.total_cmp(&b.2))
         .unwrap_or((0, 0.0, 0.0));
     // For reference, the default arm for everyone, on the same rows.
-    let always_default_cv = snips_of(&oof[chosen], f64::INFINITY);
+    let always_default_cv = snips_by(&|_| default_arm);
     tracing::debug!(cv_snips = always_default_cv, "always the default arm");
     // Policy trees (depth 1 and 2) on each training row's doubly robust score per arm, the
     // chosen continuation's out-of-fold predictions as the reward model; judged by the same
@@ -678,23 +682,15 @@ pub fn evaluate_uplift(table: &Table, opts: &UpliftOptions) -> Result<UpliftRepo
     let tree_cv: Vec<(usize, f64)> = [1usize, 2]
         .iter()
         .map(|&depth| {
-            let (mut swr, mut sw) = (0.0, 0.0);
+            let mut picks = vec![0; train.len()];
             for f in 0..opts.folds.max(2) {
                 let fit_rows: Vec<usize> = (0..train.len()).filter(|&i| folds[i] != f).collect();
                 let (tree, _) = policy_tree::fit(&binned, &gamma, &fit_rows, depth);
                 for i in (0..train.len()).filter(|&i| folds[i] == f) {
-                    let a = arms_tr[i];
-                    if tree.choose(&|c| columns_tr[c][i]) == a {
-                        swr += (y_tr[i] * scale - cost[a]) / p_tr[i];
-                        sw += 1.0 / p_tr[i];
-                    }
+                    picks[i] = tree.choose(&|c| columns_tr[c][i]);
                 }
             }
-            let v = if sw > 0.0 {
-                swr / sw
-            } else {
-                f64::NEG_INFINITY
-            };
+            let v = snips_by(&|i| picks[i]);
             tracing::debug!(depth, cv_snips = v, "policy tree");
             (depth, v)
         })
