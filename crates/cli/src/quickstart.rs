@@ -133,6 +133,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         scenarios: None,
         arms: Vec::new(),
         no_contact: false,
+        oracle: false,
         split: None,
         store: None,
         service: None,

@@ -44,6 +44,11 @@ pub struct Args {
     /// Add a no-contact control arm.
     #[arg(long)]
     pub no_contact: bool,
+    /// Add an `oracle` arm: the challenger's steps with each contact's channel, time and tone
+    /// chosen by the simulator's truth among the recommender's options — what a perfect
+    /// response model would earn, the upper bound of the challenger.
+    #[arg(long)]
+    pub oracle: bool,
     /// Shares of the accounts per arm, NAME=WEIGHT,… (default: equal shares).
     #[arg(long, value_name = "NAME=WEIGHT,…")]
     pub split: Option<String>,
@@ -174,12 +179,18 @@ pub fn prepare(args: &Args, models: Option<Arc<dyn Recommender>>) -> Result<Plan
         None => ScenarioSet::builtin()?,
     };
     let champion = forbear_lab::arms::champion(&base);
-    let mut sets: Vec<(String, ScenarioSet, bool)> = vec![
-        ("champion".into(), champion.clone(), false),
+    // Arms and who recommends their contacts.
+    enum By {
+        Rules,
+        Models,
+        Truth,
+    }
+    let mut sets: Vec<(String, ScenarioSet, By)> = vec![
+        ("champion".into(), champion.clone(), By::Rules),
         (
             "challenger".into(),
             forbear_lab::arms::challenger(&champion),
-            true,
+            By::Models,
         ),
     ];
     for spec in &args.arms {
@@ -189,17 +200,24 @@ pub fn prepare(args: &Args, models: Option<Arc<dyn Recommender>>) -> Result<Plan
         if !arm_name_ok(name) {
             bail!("--arm {spec:?}: the name must be 1-40 lower-case letters, digits, - or _");
         }
-        if sets.iter().any(|(n, ..)| n == name) || name == "no-contact" {
+        if sets.iter().any(|(n, ..)| n == name) || name == "no-contact" || name == "oracle" {
             bail!("--arm {spec:?}: an arm named {name} exists already");
         }
         let set = ScenarioSet::load(Path::new(file))?;
-        sets.push((name.to_string(), set, true));
+        sets.push((name.to_string(), set, By::Models));
+    }
+    if args.oracle {
+        sets.push((
+            "oracle".into(),
+            forbear_lab::arms::challenger(&champion),
+            By::Truth,
+        ));
     }
     if args.no_contact {
         sets.push((
             "no-contact".into(),
             forbear_lab::arms::no_contact(&champion),
-            false,
+            By::Rules,
         ));
     }
     let names: Vec<String> = sets.iter().map(|s| s.0.clone()).collect();
@@ -241,15 +259,25 @@ pub fn prepare(args: &Args, models: Option<Arc<dyn Recommender>>) -> Result<Plan
         Arc::new(RuleOfThumb),
     );
     let mut arms = Vec::new();
-    for ((name, set, modelled), share) in sets.into_iter().zip(shares) {
+    for ((name, set, by), share) in sets.into_iter().zip(shares) {
         let url = store_url(args.store.as_deref(), &staging, &name)?;
         let store = forbear_store::open(&url).with_context(|| format!("arm {name}: {url}"))?;
         // The champion's contacts are fixed by its steps; a `recommend` step of its (the
         // forbearance check-in) gets the rule of thumb, as before any model.
-        let recommender: Arc<dyn Recommender> = if modelled {
-            Arc::clone(&models)
-        } else {
-            Arc::new(RuleOfThumb)
+        let (recommender, truth): (Arc<dyn Recommender>, _) = match by {
+            By::Rules => (Arc::new(RuleOfThumb), None),
+            By::Models => (Arc::clone(&models), None),
+            By::Truth => {
+                // The options are the in-process recommender's, whatever serves the challenger.
+                let options = forbear_engine::recommend::ModelRecommender::new(
+                    args.strategy
+                        .recommender(true)
+                        .context("the oracle's options")?,
+                    args.strategy.version(),
+                );
+                let oracle = Arc::new(forbear_lab::oracle::TruthOracle::new(options));
+                (Arc::clone(&oracle) as Arc<dyn Recommender>, Some(oracle))
+            }
         };
         let engine = Engine::new(set, rules.clone(), templates.clone(), recommender);
         arms.push(ArmSetup {
@@ -257,6 +285,7 @@ pub fn prepare(args: &Args, models: Option<Arc<dyn Recommender>>) -> Result<Plan
             share,
             engine,
             store,
+            truth,
         });
     }
     Ok(Plan {

@@ -79,7 +79,9 @@ impl fmt::Debug for ChannelSet {
     }
 }
 
-/// A contact already made, as the rules need to know it.
+/// A contact already made: what the rules count (when, on which channel, whether a call became
+/// a conversation) and what the response features read of it (its tone, whether it was read or
+/// answered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PastContact {
     /// When it was sent or attempted.
@@ -88,6 +90,23 @@ pub struct PastContact {
     pub channel: Channel,
     /// Whether a call reached the customer and the debt was discussed.
     pub conversation: bool,
+    /// Its tone, when known.
+    pub tone: Option<Tone>,
+    /// Whether the channel reported it read or answered.
+    pub responded: bool,
+}
+
+impl PastContact {
+    /// A contact sent at `at` on `channel`, with nothing yet known of what came of it.
+    pub fn sent(at: DateTime<Utc>, channel: Channel, tone: Option<Tone>) -> Self {
+        PastContact {
+            at,
+            channel,
+            conversation: false,
+            tone,
+            responded: false,
+        }
+    }
 }
 
 /// What the rules need to know of an account at the moment of a contact.
@@ -500,9 +519,8 @@ mod tests {
     fn call_after_conversation_waits_seven_days() {
         let r = ContactRules::default();
         let talk = [PastContact {
-            at: local(10, 0),
-            channel: Channel::AgentCall,
             conversation: true,
+            ..PastContact::sent(local(10, 0), Channel::AgentCall, None)
         }];
         let f = facts(&talk);
         let next = r
@@ -559,7 +577,7 @@ mod tests {
                     prop_assert!(r.violations(&f, channel, Tone::Neutral, at).is_empty());
                     let h = madrid().local(at).hour();
                     prop_assert!((8..21).contains(&h));
-                    history.push(PastContact { at, channel, conversation: channel.is_call() && talks[i] });
+                    history.push(PastContact { conversation: channel.is_call() && talks[i], ..PastContact::sent(at, channel, None) });
                     history.sort_by_key(|p| p.at);
                 }
             }

@@ -339,6 +339,10 @@ pub enum EventBody {
         /// A conversation about the debt took place (calls).
         #[serde(default)]
         conversation: bool,
+        /// The contact was read or answered (a read receipt, an opened e-mail or push, an
+        /// answered call): what the response models learn a customer's reachability from.
+        #[serde(default)]
+        responded: bool,
         /// The customer opted out of the channel.
         #[serde(default)]
         opted_out: bool,

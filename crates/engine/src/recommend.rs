@@ -74,8 +74,8 @@ pub fn history(s: &AccountState) -> Option<AccountHistory> {
             .map(|c| ContactRecord {
                 sent_at: c.at,
                 channel: c.channel,
-                tone: Tone::Neutral,
-                responded: false,
+                tone: c.tone.unwrap_or(Tone::Neutral),
+                responded: c.responded,
                 conversation: c.conversation,
                 opted_out: s.opted_out.contains(c.channel),
             })
@@ -105,22 +105,21 @@ pub fn history(s: &AccountState) -> Option<AccountHistory> {
     Some(h)
 }
 
-impl Recommender for ModelRecommender {
-    fn suggest(&self, ask: &Ask<'_>) -> Result<Option<Suggestion>, String> {
+impl ModelRecommender {
+    /// The strategy recommender's whole answer to `ask` (every option valued, with its send
+    /// time), or `None` when the account has no profile or history yet, or the local day it is
+    /// asked on is over.
+    pub fn recommendation(&self, ask: &Ask<'_>) -> Option<forbear_strategy::Recommendation> {
         let s = ask.state;
-        let Some(p) = &s.profile else {
-            return Ok(None);
-        };
-        let Some(h) = history(s) else {
-            return Ok(None);
-        };
+        let p = s.profile.as_ref()?;
+        let h = history(s)?;
         let date = p.time_zone.local(ask.now).date();
         let consent = s
             .consent
             .iter()
             .filter(|c| !s.opted_out.contains(*c))
             .collect();
-        let Some(day) = AccountDay::of(
+        let day = AccountDay::of(
             s.account.get(),
             &h,
             date,
@@ -129,17 +128,28 @@ impl Recommender for ModelRecommender {
             p.currency,
             &p.language,
             None,
-        ) else {
-            return Ok(None);
-        };
+        )?;
         let mut situation = day.situation();
         situation.not_before = situation.not_before.max(ask.now);
         // The rest of the day: the recommender plans within the local day it is asked on.
         let end = p.time_zone.at(date + Duration::days(1), NaiveTime::MIN);
         if situation.not_before >= end {
-            return Ok(None);
+            return None;
         }
-        let r = self.inner.recommend(&situation);
+        Some(self.inner.recommend(&situation))
+    }
+
+    /// The strategy (costs, penalty, rules, exchange rates) it recommends under.
+    pub fn config(&self) -> &forbear_strategy::StrategyConfig {
+        self.inner.config()
+    }
+}
+
+impl Recommender for ModelRecommender {
+    fn suggest(&self, ask: &Ask<'_>) -> Result<Option<Suggestion>, String> {
+        let Some(r) = self.recommendation(ask) else {
+            return Ok(None);
+        };
         let (Some(action), Some(at)) = (r.chosen.action, r.chosen.send_at_utc) else {
             return Ok(None);
         };

@@ -669,6 +669,8 @@ pub fn prepare(
                     // A wrong number is not called again.
                     opted_out: opted_out || result == CallResult::WrongNumber,
                     complaint,
+                    // An answered call is a conversation, which counts as answered.
+                    responded: false,
                     result: Some(result),
                     item,
                 },

@@ -652,14 +652,13 @@ impl AccountState {
                 self.triggers
                     .push((TriggerEvent::PlanInstalmentMissed, e.at));
             }
-            EventBody::ContactMade { channel, .. } => self.contacts.push(PastContact {
-                at: e.at,
-                channel: *channel,
-                conversation: false,
-            }),
+            EventBody::ContactMade { channel, tone } => {
+                self.contacts.push(PastContact::sent(e.at, *channel, *tone));
+            }
             EventBody::ContactOutcome {
                 channel,
                 conversation,
+                responded,
                 opted_out,
                 complaint,
                 ..
@@ -670,11 +669,11 @@ impl AccountState {
                 if *complaint {
                     self.complaints += 1;
                 }
-                if *conversation {
-                    // The call it reports: the latest on the channel within the day before it
-                    // (a call the engine cancelled, or made by someone else, is a conversation
-                    // all the same: recorded at the outcome's time).
-                    match self
+                if *conversation || *responded {
+                    // The contact it reports: the latest on the channel within the day before
+                    // it (a call the engine cancelled, or made by someone else, is a
+                    // conversation all the same: recorded at the outcome's time).
+                    let reported = self
                         .contacts
                         .iter_mut()
                         .filter(|c| {
@@ -682,14 +681,18 @@ impl AccountState {
                                 && c.at <= e.at
                                 && e.at - c.at <= chrono::Duration::days(1)
                         })
-                        .max_by_key(|c| c.at)
-                    {
-                        Some(c) => c.conversation = true,
-                        None => self.contacts.push(PastContact {
-                            at: e.at,
-                            channel: *channel,
+                        .max_by_key(|c| c.at);
+                    match reported {
+                        Some(c) => {
+                            c.conversation |= *conversation;
+                            c.responded |= *responded || *conversation;
+                        }
+                        None if *conversation => self.contacts.push(PastContact {
                             conversation: true,
+                            responded: true,
+                            ..PastContact::sent(e.at, *channel, None)
                         }),
+                        None => {}
                     }
                 }
             }
@@ -766,11 +769,8 @@ impl AccountState {
                 ..
             } => {
                 if let Some(c) = contact {
-                    self.contacts.push(PastContact {
-                        at: c.send_at,
-                        channel: c.channel,
-                        conversation: false,
-                    });
+                    self.contacts
+                        .push(PastContact::sent(c.send_at, c.channel, Some(c.tone)));
                 }
                 let at = e.at;
                 let Some(k) = self.case_mut(*case) else {

@@ -131,6 +131,7 @@ pub fn engine_event(c: &Customer, e: &forbear_sim::Event) -> Option<Event> {
             EventBody::ContactOutcome {
                 channel: o.action.channel,
                 conversation: o.conversation,
+                responded: o.responded,
                 opted_out: o.opted_out,
                 complaint: o.complaint,
                 result: None,
@@ -529,11 +530,9 @@ fn audit(
             };
             out.push((k, v, explained));
         }
-        today.1.push(PastContact {
-            at: *at,
-            channel: action.channel,
-            conversation: false,
-        });
+        today
+            .1
+            .push(PastContact::sent(*at, action.channel, Some(action.tone)));
     }
     out
 }

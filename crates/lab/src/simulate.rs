@@ -36,6 +36,8 @@ pub struct ArmSetup {
     pub engine: Engine,
     /// Its store, empty.
     pub store: Box<dyn Store>,
+    /// The truth oracle its engine asks, if it does: shown the customers after every day.
+    pub truth: Option<std::sync::Arc<crate::oracle::TruthOracle>>,
 }
 
 impl std::fmt::Debug for ArmSetup {
@@ -680,8 +682,12 @@ fn run_arm(
         .risk
         .clone()
         .map(|b| crate::risk::RiskAssessor::new(b, &portfolio));
+    let truth = arm.truth.clone();
     let mut assess =
         |day: NaiveDate, p: &Portfolio, happened: &[(AccountId, forbear_sim::Event)]| {
+            if let Some(t) = &truth {
+                t.see(p);
+            }
             assessor
                 .as_mut()
                 .map_or_else(Vec::new, |a| a.assess(day, p, happened))
@@ -1244,6 +1250,7 @@ mod tests {
             share,
             engine: engine(set),
             store: Box::new(MemoryStore::new()),
+            truth: None,
         };
         (
             engine(champion.clone()),

@@ -105,15 +105,18 @@ impl Default for TruthEvalConfig {
     }
 }
 
-struct Option3 {
-    net: f64,
-    objective: f64,
+/// The true value of an option, base minor units.
+pub(crate) struct Option3 {
+    /// Expected amount paid within the truth's horizon over no contact, net of cost.
+    pub net: f64,
+    /// `net` less the complaint penalty: what the recommender maximises.
+    pub objective: f64,
     complaint: f64,
     cost: f64,
 }
 
 /// True values of an action against no contact, base minor units.
-fn true_value(
+pub(crate) fn true_value(
     c: &Customer,
     day: NaiveDate,
     action: Option<(ContactAction, chrono::DateTime<chrono::Utc>)>,

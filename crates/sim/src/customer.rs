@@ -781,9 +781,9 @@ impl Customer {
                     }
                 }
                 self.recent.push(PastContact {
-                    at,
-                    channel: action.channel,
                     conversation,
+                    responded,
+                    ..PastContact::sent(at, action.channel, Some(action.tone))
                 });
                 out.push(Event::Contacted(ContactOutcome {
                     action,

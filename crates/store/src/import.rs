@@ -368,12 +368,13 @@ pub fn contract_events(dir: &Path) -> Result<Vec<Event>, ImportError> {
     }
     for batch in ds.batches("contacts")? {
         let b = batch?;
-        let (cid, acc, sent, channel, tone, conv, opt, complaint) = (
+        let (cid, acc, sent, channel, tone, responded, conv, opt, complaint) = (
             i64s(&b, "contact_id"),
             i64s(&b, "account_id"),
             Micros::of(&b, "sent_at_utc"),
             Strs::of(&b, "channel"),
             Strs::of(&b, "tone"),
+            bools(&b, "responded"),
             bools(&b, "conversation"),
             bools(&b, "opted_out"),
             bools(&b, "complaint"),
@@ -398,7 +399,7 @@ pub fn contract_events(dir: &Path) -> Result<Vec<Event>, ImportError> {
                 },
             );
             let flag = |x: &arrow_array::BooleanArray| x.is_valid(i) && x.value(i);
-            if flag(conv) || flag(opt) || flag(complaint) {
+            if flag(responded) || flag(conv) || flag(opt) || flag(complaint) {
                 push(
                     &mut out,
                     id(format!("contact:{c}:outcome")),
@@ -407,6 +408,7 @@ pub fn contract_events(dir: &Path) -> Result<Vec<Event>, ImportError> {
                     EventBody::ContactOutcome {
                         channel,
                         conversation: flag(conv),
+                        responded: flag(responded),
                         opted_out: flag(opt),
                         complaint: flag(complaint),
                         result: None,

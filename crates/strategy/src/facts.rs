@@ -44,9 +44,9 @@ impl KnownFacts {
             }
             if d >= date - Duration::days(8) {
                 recent.push(PastContact {
-                    at: c.sent_at,
-                    channel: c.channel,
                     conversation: c.conversation,
+                    responded: c.responded,
+                    ..PastContact::sent(c.sent_at, c.channel, Some(c.tone))
                 });
             }
         }

@@ -652,9 +652,12 @@ mod tests {
             let past: Vec<PastContact> = recent
                 .iter()
                 .map(|(m, c, talk)| PastContact {
-                    at: midnight - Duration::days(7) + Duration::minutes(*m),
-                    channel: Channel::ALL[*c],
                     conversation: *talk && Channel::ALL[*c].is_call(),
+                    ..PastContact::sent(
+                        midnight - Duration::days(7) + Duration::minutes(*m),
+                        Channel::ALL[*c],
+                        None,
+                    )
                 })
                 .collect();
             let facts = ContactFacts {

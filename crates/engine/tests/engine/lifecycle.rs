@@ -335,6 +335,7 @@ fn conversation(
         EventBody::ContactOutcome {
             channel: forbear_core::Channel::AgentCall,
             conversation: true,
+            responded: true,
             opted_out: false,
             complaint: false,
             result: None,
@@ -694,4 +695,49 @@ fn external_events_cannot_take_engine_ids_or_nanosecond_times() {
             .is_err()
     );
     assert!(payment(17, 1700, None, 100, at(3)).check_external().is_ok());
+}
+
+/// What the channels report of a contact (read, answered) reaches the records the response
+/// features read, with the tone it was sent in; a contact nobody reported on stays unread.
+#[test]
+fn a_read_receipt_marks_its_contact_responded_for_the_recommender() {
+    use forbear_core::{Channel, Tone};
+    let contact = |id: &str, when, channel| {
+        ev(
+            id,
+            9,
+            when,
+            EventBody::ContactMade {
+                channel,
+                tone: Some(Tone::Empathetic),
+            },
+        )
+    };
+    let read = ev(
+        "sms:read",
+        9,
+        at(20) + Duration::minutes(1),
+        EventBody::ContactOutcome {
+            channel: Channel::Sms,
+            conversation: false,
+            responded: true,
+            opted_out: false,
+            complaint: false,
+            result: None,
+            item: None,
+        },
+    );
+    let events = [
+        opened(9, CustomerType::Consumer, "Europe/Madrid"),
+        invoice(9, 900, 91, 3000, 10),
+        contact("sms:1", at(20), Channel::Sms),
+        contact("mail:1", at(20), Channel::Email),
+        read,
+    ];
+    let s = forbear_engine::AccountState::replay(acc(9), &events, None);
+    let h = forbear_engine::recommend::history(&s).unwrap();
+    let of = |c: Channel| h.contacts.iter().find(|r| r.channel == c).unwrap();
+    assert!(of(Channel::Sms).responded);
+    assert_eq!(of(Channel::Sms).tone, Tone::Empathetic);
+    assert!(!of(Channel::Email).responded);
 }

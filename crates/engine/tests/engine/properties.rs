@@ -73,6 +73,7 @@ fn history() -> impl Strategy<Value = Vec<Event>> {
                 9 => EventBody::ContactOutcome {
                     channel: [Channel::AgentCall, Channel::Email, Channel::Sms][pick % 3],
                     conversation: flag,
+                    responded: pick % 3 == 1,
                     opted_out: pick % 4 == 0,
                     complaint: pick % 5 == 0,
                     result: None,
