@@ -26,10 +26,10 @@ const KPIS: [&str; 15] = [
     "reconnections",
 ];
 
-/// Champion, challenger (the committed response models), an extra scenario-file arm and the
-/// no-contact control over a small portfolio: every output is there, every arm has every KPI
-/// with its interval, nothing breaks a contact rule, the engines' stores can be inspected
-/// afterwards.
+/// Champion, challenger (the committed response models), an extra scenario-file arm, the truth
+/// oracle and the no-contact control over a small portfolio: every output is there, every arm
+/// has every KPI with its interval, nothing breaks a contact rule (the oracle's choices pass
+/// the same rules), the engines' stores can be inspected afterwards.
 #[test]
 fn simulate_writes_the_report_the_series_and_the_page_for_every_arm() {
     let dir = tempfile::tempdir().unwrap();
@@ -52,9 +52,10 @@ fn simulate_writes_the_report_the_series_and_the_page_for_every_arm() {
         &s(&models),
         "--arm",
         &format!("builtin={}", s(&scenarios)),
+        "--oracle",
         "--no-contact",
         "--split",
-        "champion=2,challenger=2,builtin=1,no-contact=1",
+        "champion=2,challenger=2,builtin=1,oracle=1,no-contact=1",
     ]);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
@@ -64,7 +65,10 @@ fn simulate_writes_the_report_the_series_and_the_page_for_every_arm() {
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     let arms = report["arms"].as_array().unwrap();
     let names: Vec<&str> = arms.iter().map(|a| a["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["champion", "challenger", "builtin", "no-contact"]);
+    assert_eq!(
+        names,
+        ["champion", "challenger", "builtin", "oracle", "no-contact"]
+    );
     let total: u64 = arms.iter().map(|a| a["accounts"].as_u64().unwrap()).sum();
     assert_eq!(total, 1200);
     for a in arms {
@@ -80,13 +84,17 @@ fn simulate_writes_the_report_the_series_and_the_page_for_every_arm() {
         }
         assert_eq!(a["kpis"]["violations"]["value"], 0.0, "{}", a["name"]);
     }
-    assert_eq!(arms[3]["totals"]["contacts"], 0);
+    assert_eq!(arms[4]["totals"]["contacts"], 0);
     assert!(arms[0]["totals"]["contacts"].as_u64().unwrap() > 0);
+    assert!(
+        arms[3]["totals"]["contacts"].as_u64().unwrap() > 0,
+        "the oracle contacts"
+    );
     let rows: usize = super::cli::read_rows(&out.join("timeseries.parquet"))
         .iter()
         .map(|b| b.num_rows())
         .sum();
-    assert_eq!(rows, 4 * 45);
+    assert_eq!(rows, 5 * 45);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(
         html.contains("<svg") && !html.contains("<script"),
@@ -133,6 +141,7 @@ fn simulate_refuses_bad_settings_and_keeps_the_last_report() {
         (vec!["--arm", "x"], "expected NAME=FILE"),
         (vec!["--arm", "Bad Name=f.toml"], "lower-case"),
         (vec!["--arm", "champion=f.toml"], "exists already"),
+        (vec!["--arm", "oracle=f.toml"], "exists already"),
         (
             vec!["--arm", "extra=/no/such/file.toml"],
             "/no/such/file.toml",
