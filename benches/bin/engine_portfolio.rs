@@ -75,6 +75,9 @@ fn account_events(a: i64, zones: &[TimeZone], out: &mut Vec<Event>) -> Result<()
                 Channel::Letter,
             ],
             name: None,
+            age_band: None,
+            autopay: false,
+            credit_limit_minor: None,
         },
     )?);
     if rng.chance(0.3) {

@@ -198,6 +198,15 @@ pub enum EventBody {
         /// The customer's name for messages.
         #[serde(default)]
         name: Option<String>,
+        /// The customer's age band, when known (a consumer's): the response models read it.
+        #[serde(default)]
+        age_band: Option<forbear_core::AgeBand>,
+        /// Bills are collected by direct debit or card on file.
+        #[serde(default)]
+        autopay: bool,
+        /// The credit limit granted, minor units of `currency`, when there is one.
+        #[serde(default)]
+        credit_limit_minor: Option<i64>,
     },
     /// The risk model's band for the account changed.
     RiskAssessed {

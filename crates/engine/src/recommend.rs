@@ -42,10 +42,10 @@ pub fn history(s: &AccountState) -> Option<AccountHistory> {
             customer_type: p.segment.customer_type,
             service_level: p.segment.service_level,
             product: p.segment.product,
-            age_band: None,
+            age_band: p.age_band,
             services: u32::try_from(services.len().max(1)).unwrap_or(1),
-            autopay: false,
-            credit_limit_minor: None,
+            autopay: p.autopay,
+            credit_limit_minor: p.credit_limit_minor,
             opened_on: p.opened_on,
         },
         bills: s

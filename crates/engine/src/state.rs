@@ -34,6 +34,12 @@ pub struct Profile {
     pub currency: Currency,
     /// Name for messages.
     pub name: Option<String>,
+    /// Age band, when known.
+    pub age_band: Option<forbear_core::AgeBand>,
+    /// Bills are collected by direct debit or card on file.
+    pub autopay: bool,
+    /// Credit limit, minor units, when there is one.
+    pub credit_limit_minor: Option<i64>,
     /// Local date the account was opened.
     pub opened_on: NaiveDate,
 }
@@ -468,6 +474,9 @@ impl AccountState {
                 currency,
                 consent,
                 name,
+                age_band,
+                autopay,
+                credit_limit_minor,
             } => {
                 self.profile = Some(Profile {
                     segment: SegmentFacts {
@@ -483,6 +492,9 @@ impl AccountState {
                     language: language.clone(),
                     currency: *currency,
                     name: name.clone(),
+                    age_band: *age_band,
+                    autopay: *autopay,
+                    credit_limit_minor: *credit_limit_minor,
                     opened_on: self
                         .profile
                         .as_ref()

@@ -43,6 +43,9 @@ pub fn account_opened(c: &Customer) -> Option<Event> {
             currency: p.market.currency,
             consent: p.consent.iter().collect(),
             name: None,
+            age_band: p.age,
+            autopay: p.autopay,
+            credit_limit_minor: p.credit_limit_minor,
         },
     })
 }

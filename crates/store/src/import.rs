@@ -215,7 +215,7 @@ pub fn contract_events(dir: &Path) -> Result<Vec<Event>, ImportError> {
     // The dataset is validated: names parse, ids are positive, references resolve.
     for batch in ds.batches("accounts")? {
         let b: RecordBatch = batch?;
-        let (ids, parent, ct, sub, sl, pr, tz, lang, cur, opened) = (
+        let (ids, parent, ct, sub, sl, pr, tz, lang, cur, opened, age, autopay, limit) = (
             i64s(&b, "account_id"),
             i64s(&b, "parent_account_id"),
             Strs::of(&b, "customer_type"),
@@ -226,6 +226,9 @@ pub fn contract_events(dir: &Path) -> Result<Vec<Event>, ImportError> {
             Strs::of(&b, "language"),
             Strs::of(&b, "currency"),
             dates(&b, "opened_on"),
+            Strs::of(&b, "age_band"),
+            bools(&b, "autopay"),
+            i64s(&b, "credit_limit_minor"),
         );
         let consent: Vec<(Channel, &arrow_array::BooleanArray)> = Channel::ALL
             .iter()
@@ -270,6 +273,11 @@ pub fn contract_events(dir: &Path) -> Result<Vec<Event>, ImportError> {
                     .map(|(c, _)| *c)
                     .collect(),
                 name: None,
+                age_band: age
+                    .get(i)
+                    .and_then(|v| forbear_core::AgeBand::parse(v).ok()),
+                autopay: autopay.is_valid(i) && autopay.value(i),
+                credit_limit_minor: opt_i64(limit, i),
             };
             let at = zone.at(on, NaiveTime::MIN);
             push(&mut out, id(format!("account:{a}")), a, at, body);

@@ -71,6 +71,9 @@ pub fn opened(account: i64, customer_type: CustomerType, zone: &str) -> Event {
                 Channel::Letter,
             ],
             name: Some("Ana".into()),
+            age_band: Some(forbear_core::AgeBand::A35To44),
+            autopay: false,
+            credit_limit_minor: Some(50_000),
         },
     )
 }

@@ -740,4 +740,8 @@ fn a_read_receipt_marks_its_contact_responded_for_the_recommender() {
     assert!(of(Channel::Sms).responded);
     assert_eq!(of(Channel::Sms).tone, Tone::Empathetic);
     assert!(!of(Channel::Email).responded);
+    // The age band the account was opened with reaches the features (channel responsiveness
+    // differs by age).
+    assert_eq!(h.facts.age_band, Some(forbear_core::AgeBand::A35To44));
+    assert_eq!(h.facts.credit_limit_minor, Some(50_000));
 }

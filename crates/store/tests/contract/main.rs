@@ -98,6 +98,9 @@ fn opened(account: i64) -> Event {
             currency: Currency::EUR,
             consent: vec![Channel::Sms, Channel::Email, Channel::Letter],
             name: None,
+            age_band: None,
+            autopay: false,
+            credit_limit_minor: None,
         },
     }
 }
