@@ -967,31 +967,43 @@ impl QsGroup {
                 continue;
             }
             // The column's distinct values, ascending; a missing value is the last slot.
+            // Few distinct among up to 64 (channels, windows, tones): insert each new one in
+            // place rather than sort them all.
             s.values.clear();
-            s.values
-                .extend((0..n).map(|r| rows[r * width + f]).filter(|v| !v.is_nan()));
-            s.values.sort_unstable_by(f64::total_cmp);
-            s.values.dedup();
+            for r in 0..n {
+                let v = rows[r * width + f];
+                if v.is_nan() {
+                    continue;
+                }
+                let at = s.values.partition_point(|x| *x < v);
+                if s.values.get(at) != Some(&v) {
+                    s.values.insert(at, v);
+                }
+            }
             let k = s.values.len();
             let missing = k < n && (0..n).any(|r| rows[r * width + f].is_nan());
             if k + usize::from(missing) == 1 {
                 qs.rule_out(f, rows[f], &mut w);
                 continue;
             }
+            // One slot of words per value, each the one before it with the nodes below the
+            // value ruled out; then the missing value's slot.
             let base = s.words.len();
-            s.words.resize(base + (k + 1) * nt, !0);
             let mut p = lo;
             for (j, &d) in s.values.iter().enumerate() {
-                let (done, rest) = s.words[base..].split_at_mut(j * nt);
-                let cur = &mut rest[..nt];
-                if j > 0 {
-                    cur.copy_from_slice(&done[(j - 1) * nt..]);
+                let start = base + j * nt;
+                if j == 0 {
+                    s.words.resize(start + nt, !0);
+                } else {
+                    s.words.extend_from_within(start - nt..start);
                 }
+                let cur = &mut s.words[start..start + nt];
                 while p < hi && qs.thresholds[p] < d {
                     cur[usize::from(qs.tree_of[p])] &= qs.masks[p];
                     p += 1;
                 }
             }
+            s.words.resize(base + (k + 1) * nt, !0);
             let nan = &mut s.words[base + k * nt..base + (k + 1) * nt];
             for q in qs.nan_offsets[f]..qs.nan_offsets[f + 1] {
                 nan[usize::from(qs.nan_tree_of[q])] &= qs.nan_masks[q];
