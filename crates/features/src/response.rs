@@ -10,7 +10,7 @@
 
 use crate::history::AccountHistory;
 use crate::risk::{DpdSeries, RISK_FEATURES, RiskFeatures};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Timelike, Utc, Weekday};
 use forbear_core::{Channel, ContactAction, SendWindow, TimeZone, Tone};
 
 /// Features of the state, after the risk features.
@@ -239,12 +239,17 @@ impl ResponseState {
     /// Fills `out` (length [`RESPONSE_FEATURE_COUNT`]) with the features of `action` sent at
     /// an instant, or of no contact.
     pub fn row(&self, action: Option<(ContactAction, DateTime<Utc>)>, out: &mut [f64]) {
+        self.row_local(action.map(|(a, at)| (a, self.zone.local(at))), out);
+    }
+
+    /// [`ResponseState::row`] with the send instant already in the customer's local time (a
+    /// caller filling many rows converts each instant once).
+    pub fn row_local(&self, action: Option<(ContactAction, NaiveDateTime)>, out: &mut [f64]) {
         let s = self.state.len();
         out[..s].copy_from_slice(&self.state);
         match action {
             None => clear_action(out),
-            Some((act, at)) => {
-                let local = self.zone.local(at);
+            Some((act, local)) => {
                 let weekend = matches!(local.weekday(), Weekday::Sat | Weekday::Sun);
                 let hour = local.hour();
                 let (cr, cn) = self.by_channel[act.channel.index()];

@@ -56,6 +56,8 @@ pub trait ResponseModel: Send + Sync {
 /// Buffers a model reuses between calls.
 #[derive(Debug, Default)]
 pub struct ModelScratch {
+    /// Send instants already converted to the account's local time, per head.
+    locals: Vec<(DateTime<Utc>, chrono::NaiveDateTime)>,
     rows: Vec<f64>,
     values: Vec<f64>,
     slot: Vec<usize>,
@@ -202,6 +204,7 @@ fn distinct_rows(
 ) -> usize {
     let w = RESPONSE_FEATURE_COUNT;
     let mut first = [usize::MAX; ContactAction::COUNT];
+    scratch.locals.clear();
     scratch.slot.clear();
     scratch.rows.clear();
     let mut n = 0;
@@ -210,8 +213,16 @@ fn distinct_rows(
         if first[k] == usize::MAX {
             first[k] = n;
             scratch.rows.resize((n + 1) * w, 0.0);
+            let local = match scratch.locals.iter().find(|(u, _)| u == at) {
+                Some((_, l)) => *l,
+                None => {
+                    let l = state.zone().local(*at);
+                    scratch.locals.push((*at, l));
+                    l
+                }
+            };
             let row = &mut scratch.rows[n * w..];
-            state.row(Some((*a, *at)), row);
+            state.row_local(Some((*a, local)), row);
             scope.apply(row);
             n += 1;
         }
