@@ -8,7 +8,7 @@
 //! simulated customers the lab refreshes after each simulated day ([`TruthOracle::see`]),
 //! before the engine decides. Only the lab can build one: it reads what no model may see.
 
-use crate::truth_eval::true_value;
+use crate::truth_eval::{oracle_pick, true_value};
 use forbear_core::AccountId;
 use forbear_engine::port::{Ask, Recommender, Suggestion};
 use forbear_engine::recommend::ModelRecommender;
@@ -66,17 +66,18 @@ impl Recommender for TruthOracle {
             return Ok(None);
         };
         let none_paid = c.truth(r.date, None).expected_paid_7d_minor as f64;
-        let best = r
-            .ranked
-            .iter()
-            .filter_map(|o| o.action.zip(o.send_at_utc))
-            .map(|(a, at)| {
-                let v = true_value(c, r.date, Some((a, at)), none_paid, to_base, strategy);
-                (a, at, v.objective)
-            })
-            .filter(|(.., v)| *v > 0.0)
-            .max_by(|x, y| x.2.total_cmp(&y.2));
-        Ok(best.map(|(a, at, _)| Suggestion {
+        let best = oracle_pick(
+            r.ranked
+                .iter()
+                .filter_map(|o| o.action.zip(o.send_at_utc))
+                .map(|o| {
+                    (
+                        o,
+                        true_value(c, r.date, Some(o), none_paid, to_base, strategy),
+                    )
+                }),
+        );
+        Ok(best.map(|((a, at), _)| Suggestion {
             channel: a.channel,
             tone: ask.tone.unwrap_or(a.tone),
             send_at: at,

@@ -682,12 +682,8 @@ fn run_arm(
         .risk
         .clone()
         .map(|b| crate::risk::RiskAssessor::new(b, &portfolio));
-    let truth = arm.truth.clone();
     let mut assess =
         |day: NaiveDate, p: &Portfolio, happened: &[(AccountId, forbear_sim::Event)]| {
-            if let Some(t) = &truth {
-                t.see(p);
-            }
             assessor
                 .as_mut()
                 .map_or_else(Vec::new, |a| a.assess(day, p, happened))
@@ -756,12 +752,20 @@ fn run_arm(
             }
         }
     }
+    // The arm's own engine from here: a truth oracle it asks sees each day's customers first
+    // (the warm-up's engine never asks it).
+    let truth = arm.truth.clone();
     engine_bridge::run_observed(
         &mut portfolio,
         &arm.engine,
         arm.store.as_mut(),
         cfg.days,
-        &mut assess,
+        &mut |day, p, happened| {
+            if let Some(t) = &truth {
+                t.see(p);
+            }
+            assess(day, p, happened)
+        },
         &mut |log: &DayLog<'_>| {
             record(&mut lived, &index, log, false);
             let mut day = LabDay {

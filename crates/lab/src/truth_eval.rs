@@ -115,6 +115,16 @@ pub(crate) struct Option3 {
     cost: f64,
 }
 
+/// The oracle's pick among valued options: the best true objective, when it beats no contact.
+pub(crate) fn oracle_pick<T, V: std::borrow::Borrow<Option3>>(
+    valued: impl IntoIterator<Item = (T, V)>,
+) -> Option<(T, V)> {
+    valued
+        .into_iter()
+        .max_by(|a, b| a.1.borrow().objective.total_cmp(&b.1.borrow().objective))
+        .filter(|(_, v)| v.borrow().objective > 0.0)
+}
+
 /// True values of an action against no contact, base minor units.
 pub(crate) fn true_value(
     c: &Customer,
@@ -282,13 +292,12 @@ pub fn evaluate_against_truth(cfg: &TruthEvalConfig, recommender: &Recommender) 
                                 .iter()
                                 .map(|r| value(r.action.zip(r.send_at_utc)))
                                 .collect();
-                            let best = rec
-                                .ranked
-                                .iter()
-                                .zip(&truths)
-                                .filter(|(r, _)| r.action.is_some())
-                                .max_by(|a, b| a.1.objective.total_cmp(&b.1.objective))
-                                .filter(|(_, t)| t.objective > 0.0);
+                            let best = oracle_pick(
+                                rec.ranked
+                                    .iter()
+                                    .zip(&truths)
+                                    .filter(|(r, _)| r.action.is_some()),
+                            );
                             match best {
                                 Some((r, t)) => add(&mut p.oracle, t, r.action),
                                 None => add(&mut p.oracle, &value(None), None),
