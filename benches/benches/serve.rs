@@ -81,7 +81,9 @@ fn bench_serve(c: &mut Criterion) {
     c.bench_function("serve/recommend_account_facts", |b| {
         b.iter(|| {
             let req: RecommendRequest = parse_json(black_box(&facts_body)).expect("parse");
-            decide::recommend(&state, &snap, &req, "bench")
+            // As the route does: the body as received is the logged input.
+            let input = std::str::from_utf8(&facts_body).ok();
+            decide::recommend(&state, &snap, &req, "bench", input)
                 .expect("recommend")
                 .json
         })

@@ -218,6 +218,10 @@ fn every_endpoint_answers_through_the_typed_client() {
     let logged = svc.block(c.decision(&rec.decision_id)).unwrap();
     assert_eq!(logged.kind, "recommend");
     assert!((logged.propensity - rec.propensity).abs() < 1e-12);
+    // The input is the request as sent (its body, logged as received).
+    assert_eq!(logged.input["account_id"], "7");
+    assert_eq!(logged.input["alternatives"], 3);
+    assert_eq!(logged.input["account"]["customer_type"], "consumer");
     let missing = svc.block(c.decision("d-nope")).unwrap_err();
     assert_eq!(missing.problem().unwrap().status, 404);
 

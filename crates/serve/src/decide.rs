@@ -150,12 +150,20 @@ fn json_text<T: serde::Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-/// `POST /v1/recommend` for one item, logged.
+thread_local! {
+    /// The recommender's buffers, reused by the requests a thread serves.
+    static SCRATCH: std::cell::RefCell<forbear_strategy::recommend::Scratch> =
+        std::cell::RefCell::new(Default::default());
+}
+
+/// `POST /v1/recommend` for one item, logged; `input` is the request's body as received, when
+/// the item is the whole body (logged as it came rather than written again).
 pub fn recommend(
     state: &AppState,
     snap: &Snapshot,
     req: &RecommendRequest,
     request_id: &str,
+    input: Option<&str>,
 ) -> Result<Decided<RecommendResponse>, Problem> {
     let strategy = snap.strategy.as_ref().ok_or_else(|| {
         Problem::new(
@@ -178,7 +186,12 @@ pub fn recommend(
     if let Some(nb) = req.not_before {
         situation.not_before = nb;
     }
-    let rec = strategy.recommender.recommend(&situation);
+    // The answer shows `n` alternatives and no P(promise): only those are detailed.
+    let rec = SCRATCH.with_borrow_mut(|scratch| {
+        strategy
+            .recommender
+            .recommend_detailed(&situation, scratch, n, false)
+    });
     let zone = checked.zone;
     let action = action_of(&rec.chosen, zone);
     let mut versions = BTreeMap::new();
@@ -244,7 +257,7 @@ pub fn recommend(
             credit_limit_minor: None,
             model_versions: json_text(&response.model_versions).into(),
             rules: json_text(&rules).into(),
-            input: json_text(req).into(),
+            input: input.map_or_else(|| json_text(req), str::to_owned).into(),
             output: json.clone().into(),
         },
     );

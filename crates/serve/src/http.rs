@@ -109,19 +109,52 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !is_json(req.headers()) {
-            return Err(ApiError(Problem::new(
-                415,
-                "unsupported-media-type",
-                "Unsupported media type",
-                "send the body as application/json",
-            )));
-        }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|r| ApiError(body_rejection(r.status(), &r.body_text())))?;
-        Ok(JsonBody(parse_json(&bytes)?))
+        let (value, _) = read_json(req, state).await?;
+        Ok(JsonBody(value))
     }
+}
+
+/// A JSON body parsed into `T`, with its bytes: what a decision log records as the request's
+/// input, as it came, without writing it again.
+#[derive(Debug)]
+pub struct JsonWithBytes<T> {
+    /// The parsed body.
+    pub value: T,
+    /// The body as received (valid UTF-8: it parsed as JSON).
+    pub bytes: Bytes,
+}
+
+impl<S, T> FromRequest<S> for JsonWithBytes<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (value, bytes) = read_json(req, state).await?;
+        Ok(JsonWithBytes { value, bytes })
+    }
+}
+
+/// Reads a request's body as JSON: 415 unless it says it is JSON, 413 beyond the limit, 400 or
+/// 422 naming the field at fault.
+async fn read_json<S: Send + Sync, T: DeserializeOwned>(
+    req: Request,
+    state: &S,
+) -> Result<(T, Bytes), ApiError> {
+    if !is_json(req.headers()) {
+        return Err(ApiError(Problem::new(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            "send the body as application/json",
+        )));
+    }
+    let bytes = Bytes::from_request(req, state)
+        .await
+        .map_err(|r| ApiError(body_rejection(r.status(), &r.body_text())))?;
+    Ok((parse_json(&bytes)?, bytes))
 }
 
 /// A problem for a body that could not be read.

@@ -2,7 +2,7 @@
 //! handlers: parse, take the current snapshot, call `decide`, answer.
 
 use crate::decide;
-use crate::http::{ApiError, JsonBody, ModelLabel, RequestId, problem_response};
+use crate::http::{ApiError, JsonBody, JsonWithBytes, ModelLabel, RequestId, problem_response};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -162,10 +162,11 @@ async fn score_batch(
 async fn recommend(
     State(s): State<Arc<AppState>>,
     Extension(rid): Extension<RequestId>,
-    JsonBody(req): JsonBody<RecommendRequest>,
+    body: JsonWithBytes<RecommendRequest>,
 ) -> Result<Response, ApiError> {
     let snap = s.snapshot();
-    let d = decide::recommend(&s, &snap, &req, &rid.0)?;
+    let input = std::str::from_utf8(&body.bytes).ok();
+    let d = decide::recommend(&s, &snap, &body.value, &rid.0, input)?;
     Ok(json_with_label(d.json, d.version))
 }
 
@@ -182,7 +183,7 @@ async fn recommend_batch(
     let snap = s.snapshot();
     let (r, v) = blocking(move || {
         batch(&req.items, |item| {
-            decide::recommend(&s, &snap, item, &rid.0).map(decide::Decided::parts)
+            decide::recommend(&s, &snap, item, &rid.0, None).map(decide::Decided::parts)
         })
     })
     .await?;

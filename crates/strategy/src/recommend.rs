@@ -54,10 +54,10 @@ pub struct Scored {
     pub action: Option<ContactAction>,
     /// When to send it, UTC.
     pub send_at_utc: Option<DateTime<Utc>>,
-    /// When to send it, the customer's local time (for the first [`DETAILED`] options and the
-    /// chosen one).
+    /// When to send it, the customer's local time (for the options shown — the first
+    /// [`DETAILED`] unless fewer are asked — and the chosen one).
     pub send_at_local: Option<NaiveDateTime>,
-    /// Message template key (for the first [`DETAILED`] options and the chosen one).
+    /// Message template key (for the options shown and the chosen one).
     pub template: Option<String>,
     /// Expected value net of cost and complaint penalty, over no contact; base minor units.
     pub value: f64,
@@ -67,7 +67,7 @@ pub struct Scored {
     pub p_pay: f64,
     /// Expected amount paid within 7 days, minor units of the account's currency.
     pub expected_paid_minor: f64,
-    /// P(promise to pay); shown for the first [`DETAILED`] options and the chosen one only.
+    /// P(promise to pay); for the options shown and the chosen one only.
     pub p_promise: Option<f64>,
     /// P(complaint or opt-out).
     pub p_complaint: f64,
@@ -211,6 +211,20 @@ impl Recommender {
 
     /// [`Recommender::recommend`] reusing buffers.
     pub fn recommend_with(&self, s: &Situation<'_>, scratch: &mut Scratch) -> Recommendation {
+        self.recommend_detailed(s, scratch, DETAILED, true)
+    }
+
+    /// [`Recommender::recommend_with`] with the details (local time, template, and P(promise)
+    /// when `promise`) of only the first `shown` options (at most [`DETAILED`]) and the chosen
+    /// one: a caller that shows five alternatives and no P(promise) need not pay for ten and
+    /// a model's worth of trees.
+    pub fn recommend_detailed(
+        &self,
+        s: &Situation<'_>,
+        scratch: &mut Scratch,
+        shown: usize,
+        promise: bool,
+    ) -> Recommendation {
         let cfg = &self.config;
         let date = s.state.date();
         let mut out = Recommendation {
@@ -325,10 +339,10 @@ impl Recommender {
         out.greedy = best;
         let (pick, propensity) = self.explore(s, &ranked, best);
         // Details (local time, template, P(promise)) for what is shown.
-        let shown = ranked.len().min(DETAILED);
-        self.detail(s, &mut ranked[..shown], scratch);
+        let shown = ranked.len().min(shown.min(DETAILED));
+        self.detail(s, &mut ranked[..shown], scratch, promise);
         if pick >= shown {
-            self.detail(s, &mut ranked[pick..=pick], scratch);
+            self.detail(s, &mut ranked[pick..=pick], scratch, promise);
         }
         out.explored = pick != best;
         out.propensity = propensity;
@@ -397,21 +411,31 @@ impl Recommender {
         (base, ranked)
     }
 
-    /// Fills the local send time, the template key and P(promise) of `options`.
-    fn detail(&self, s: &Situation<'_>, options: &mut [Scored], scratch: &mut Scratch) {
-        let acts: Vec<(ContactAction, DateTime<Utc>)> = options
-            .iter()
-            .filter_map(|o| o.action.zip(o.send_at_utc))
-            .collect();
-        let mut promise = vec![0.0; acts.len()];
-        self.model
-            .promise(s.state, &acts, &mut promise, &mut scratch.model);
+    /// Fills the local send time, the template key and (when `with_promise`) P(promise) of
+    /// `options`.
+    fn detail(
+        &self,
+        s: &Situation<'_>,
+        options: &mut [Scored],
+        scratch: &mut Scratch,
+        with_promise: bool,
+    ) {
+        let mut promise = Vec::new();
+        if with_promise {
+            let acts: Vec<(ContactAction, DateTime<Utc>)> = options
+                .iter()
+                .filter_map(|o| o.action.zip(o.send_at_utc))
+                .collect();
+            promise = vec![0.0; acts.len()];
+            self.model
+                .promise(s.state, &acts, &mut promise, &mut scratch.model);
+        }
         let mut k = 0;
         for o in options.iter_mut() {
             if let (Some(a), Some(at)) = (o.action, o.send_at_utc) {
                 o.send_at_local = Some(s.facts.time_zone.local(at));
                 o.template = Some(a.template_key(s.language));
-                o.p_promise = Some(promise[k]);
+                o.p_promise = promise.get(k).copied();
                 k += 1;
             }
         }
