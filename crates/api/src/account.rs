@@ -190,8 +190,10 @@ pub struct RecommendedAction {
     #[schema(schema_with = schema::tone)]
     pub tone: Tone,
     /// Earliest allowed send time, UTC.
+    #[serde(serialize_with = "crate::time::utc")]
     pub send_at_utc: DateTime<Utc>,
     /// The same instant in the customer's local time.
+    #[serde(serialize_with = "crate::time::local")]
     pub send_at_local: NaiveDateTime,
     /// Message template key (channel, tone, language).
     pub template: String,

@@ -12,6 +12,7 @@ mod admin;
 mod problem;
 mod schema;
 mod score;
+pub mod time;
 
 pub use account::{
     AccountState, Alternative, BillIn, BlockedChannel, ContactIn, DisputeIn, EligibilityRequest,

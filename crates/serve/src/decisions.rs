@@ -32,23 +32,28 @@ pub struct DecisionLog {
 
 #[derive(Debug, Default)]
 struct Recent {
-    by_id: HashMap<String, Arc<Decision>>,
-    order: VecDeque<String>,
+    by_id: HashMap<Arc<str>, Arc<Decision>>,
+    order: VecDeque<Arc<str>>,
     capacity: usize,
 }
 
 impl Recent {
-    fn insert(&mut self, d: Arc<Decision>) {
+    /// Keeps `d`; returns the decision it pushed out, for the caller to drop once the lock is
+    /// released (freeing a decision's texts is the costly part).
+    fn insert(&mut self, d: Arc<Decision>) -> Option<Arc<Decision>> {
         if self.capacity == 0 {
-            return;
+            return None;
         }
+        let mut evicted = None;
         while self.order.len() >= self.capacity {
             if let Some(old) = self.order.pop_front() {
-                self.by_id.remove(&old);
+                evicted = self.by_id.remove(&old).or(evicted);
             }
         }
-        self.order.push_back(d.decision_id.to_string());
-        self.by_id.insert(d.decision_id.to_string(), d);
+        let id: Arc<str> = Arc::from(&*d.decision_id);
+        self.order.push_back(Arc::clone(&id));
+        self.by_id.insert(id, d);
+        evicted
     }
 }
 
@@ -97,7 +102,8 @@ impl DecisionLog {
     /// Appends a decision. Returns false when the log is closed (shutting down).
     pub fn record(&self, d: Decision) -> bool {
         let d = Arc::new(d);
-        lock(&self.recent).insert(Arc::clone(&d));
+        let evicted = lock(&self.recent).insert(Arc::clone(&d));
+        drop(evicted);
         lock(&self.sender)
             .as_ref()
             .is_some_and(|tx| tx.send(d).is_ok())
