@@ -33,7 +33,7 @@ pub fn days_to_date(days: i32) -> Option<NaiveDate> {
 }
 
 /// A Rust value that fills one Arrow column.
-pub trait Cell: Sized {
+pub trait Cell: Sized + Clone {
     /// The Arrow builder of the column.
     type Builder;
     /// Whether the column may hold nulls.
@@ -44,6 +44,10 @@ pub trait Cell: Sized {
     fn builder(capacity: usize) -> Self::Builder;
     /// Appends one value.
     fn push(builder: &mut Self::Builder, value: Self);
+    /// Appends one value held elsewhere (texts are copied into the column, not cloned first).
+    fn push_ref(builder: &mut Self::Builder, value: &Self) {
+        Self::push(builder, value.clone());
+    }
     /// Finishes the column.
     fn finish(builder: &mut Self::Builder) -> ArrayRef;
 }
@@ -111,6 +115,9 @@ impl Cell for Text {
     fn push(b: &mut StringBuilder, v: Text) {
         b.append_value(v.as_ref());
     }
+    fn push_ref(b: &mut StringBuilder, v: &Text) {
+        b.append_value(v.as_ref());
+    }
     fn finish(b: &mut StringBuilder) -> ArrayRef {
         Arc::new(b.finish())
     }
@@ -126,6 +133,9 @@ impl Cell for Option<Text> {
         StringBuilder::with_capacity(capacity, capacity * 8)
     }
     fn push(b: &mut StringBuilder, v: Option<Text>) {
+        Self::push_ref(b, &v);
+    }
+    fn push_ref(b: &mut StringBuilder, v: &Option<Text>) {
         match v {
             Some(v) => b.append_value(v.as_ref()),
             None => b.append_null(),

@@ -106,6 +106,8 @@ pub trait RowBuilder<R>: Send {
     fn with_capacity(capacity: usize) -> Self;
     /// Appends a row.
     fn push(&mut self, row: R);
+    /// Appends a row held elsewhere, copying its values into the columns.
+    fn push_ref(&mut self, row: &R);
     /// Rows held.
     fn len(&self) -> usize;
     /// Whether no row is held.

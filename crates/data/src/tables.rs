@@ -37,6 +37,10 @@ macro_rules! table {
                 self.len += 1;
                 $( <$ty as Cell>::push(&mut self.$field, row.$field); )+
             }
+            fn push_ref(&mut self, row: &$row) {
+                self.len += 1;
+                $( <$ty as Cell>::push_ref(&mut self.$field, &row.$field); )+
+            }
             fn len(&self) -> usize {
                 self.len
             }

@@ -82,6 +82,15 @@ impl<R: TableRow> TableWriter<R> {
         Ok(())
     }
 
+    /// Appends one row held elsewhere (shared with readers, say), copying its values.
+    pub fn push_ref(&mut self, row: &R) -> Result<(), DataError> {
+        self.builder.push_ref(row);
+        if self.builder.len() >= BATCH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
     /// Appends the rows accumulated elsewhere (another thread's builder), as one batch.
     pub fn append(&mut self, builder: &mut R::Builder) -> Result<(), DataError> {
         self.flush()?;

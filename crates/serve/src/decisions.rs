@@ -17,7 +17,7 @@ use forbear_api::DecisionRecord;
 use forbear_data::{Decision, TableWriter};
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -220,12 +220,25 @@ fn close(current: Option<Current>, metrics: &Metrics) {
     }
 }
 
+/// How long the writer pauses when it finds the queue empty.
+const BATCH_PAUSE: Duration = Duration::from_millis(2);
+
 fn write_loop(cfg: &DecisionLogConfig, rx: &Receiver<Arc<Decision>>, metrics: &Metrics) {
     let mut seq = 0;
     let mut current: Option<Current> = None;
     let max_age = Duration::from_secs(cfg.rotate_seconds);
     loop {
-        let msg = rx.recv_timeout(Duration::from_millis(500));
+        // Take what is queued; when nothing is, pause before waiting, so that under load the
+        // requests find the writer busy or pausing rather than asleep on the queue — waking
+        // it is a system call on the request's thread.
+        let msg = match rx.try_recv() {
+            Ok(d) => Ok(d),
+            Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+            Err(TryRecvError::Empty) => {
+                std::thread::sleep(BATCH_PAUSE);
+                rx.recv_timeout(Duration::from_millis(500))
+            }
+        };
         let due = current
             .as_ref()
             .is_some_and(|c| c.bytes >= cfg.rotate_bytes || c.opened.elapsed() >= max_age);
@@ -243,7 +256,7 @@ fn write_loop(cfg: &DecisionLogConfig, rx: &Receiver<Arc<Decision>>, metrics: &M
                 };
                 c.bytes += (d.input.len() + d.output.len() + d.model_versions.len() + 128) as u64;
                 c.buffered += 1;
-                let mut result = c.writer.push(Decision::clone(&d));
+                let mut result = c.writer.push_ref(&d);
                 // Rows are held as plain text only briefly: a batch of them goes to Parquet
                 // (encoded, compressed) every few thousand rows or at each quiet moment.
                 if result.is_ok() && c.buffered >= FLUSH_ROWS {
