@@ -131,7 +131,7 @@ pub fn tree_reasons(g: &Gbm, phi: &[f64], row: &dyn Fn(usize) -> f64, top: usize
             if value.is_nan() {
                 text.push_str("missing");
             } else {
-                let _ = write!(text, "{value}");
+                push_value(&mut text, value);
             }
             text.push_str(" raises the log-odds of going bad by ");
             push_fixed3(&mut text, c);
@@ -144,6 +144,17 @@ pub fn tree_reasons(g: &Gbm, phi: &[f64], row: &dyn Fn(usize) -> f64, top: usize
             }
         })
         .collect()
+}
+
+/// Appends `v` as `{v}` does. A whole number (most inputs: amounts, counts, codes) is written
+/// as its integer, which skips the float's shortest-digits search.
+fn push_value(out: &mut String, v: f64) {
+    use std::fmt::Write;
+    if v.fract() == 0.0 && v.abs() < 1e15 && v.to_bits() != (-0.0f64).to_bits() {
+        let _ = write!(out, "{}", v as i64);
+    } else {
+        let _ = write!(out, "{v}");
+    }
 }
 
 /// Appends `v` with three decimals (as `{v:.3}`, up to how a tie on the last digit rounds) by
@@ -168,6 +179,15 @@ mod tests {
     use super::push_fixed3;
 
     /// Three decimals by integer formatting read as `{:.3}` does (ties on the last digit aside).
+    #[test]
+    fn whole_numbers_print_as_floats_do() {
+        for v in [0.0, 1.0, -3.0, 100000.0, 1e14, -0.0, 2.5, 1e15, 1e20, -7.25] {
+            let mut via = String::new();
+            super::push_value(&mut via, v);
+            assert_eq!(via, format!("{v}"));
+        }
+    }
+
     #[test]
     fn three_decimals_read_as_the_standard_formatting() {
         let mut s = 7u64;

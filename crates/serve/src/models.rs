@@ -72,7 +72,7 @@ impl TabularModel {
         let mut row = vec![f64::NAN; width];
         let mut given = vec![false; width];
         let mut seen = 0;
-        for (i, (name, value)) in features.0.iter().enumerate() {
+        for (i, (name, value)) in features.iter().enumerate() {
             // Clients mostly send the model's order: try the same position first.
             let k = match spec.features.get(i) {
                 Some(f) if f.name == *name => i,
