@@ -113,7 +113,7 @@ impl Cell for Text {
         StringBuilder::with_capacity(capacity, capacity * 8)
     }
     fn push(b: &mut StringBuilder, v: Text) {
-        b.append_value(v.as_ref());
+        Self::push_ref(b, &v);
     }
     fn push_ref(b: &mut StringBuilder, v: &Text) {
         b.append_value(v.as_ref());

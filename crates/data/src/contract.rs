@@ -105,8 +105,11 @@ pub trait RowBuilder<R>: Send {
     /// A builder with room for `capacity` rows.
     fn with_capacity(capacity: usize) -> Self;
     /// Appends a row.
-    fn push(&mut self, row: R);
-    /// Appends a row held elsewhere, copying its values into the columns.
+    fn push(&mut self, row: R) {
+        self.push_ref(&row);
+    }
+    /// Appends a row held elsewhere, copying its values into the columns (what `push` does
+    /// too: a column copies a text's bytes whether it owns the text or not).
     fn push_ref(&mut self, row: &R);
     /// Rows held.
     fn len(&self) -> usize;

@@ -33,10 +33,6 @@ macro_rules! table {
             fn with_capacity(capacity: usize) -> Self {
                 $builder { len: 0, $( $field: <$ty as Cell>::builder(capacity) ),+ }
             }
-            fn push(&mut self, row: $row) {
-                self.len += 1;
-                $( <$ty as Cell>::push(&mut self.$field, row.$field); )+
-            }
             fn push_ref(&mut self, row: &$row) {
                 self.len += 1;
                 $( <$ty as Cell>::push_ref(&mut self.$field, &row.$field); )+

@@ -75,11 +75,7 @@ impl<R: TableRow> TableWriter<R> {
 
     /// Appends one row.
     pub fn push(&mut self, row: R) -> Result<(), DataError> {
-        self.builder.push(row);
-        if self.builder.len() >= BATCH_ROWS {
-            self.flush()?;
-        }
-        Ok(())
+        self.push_ref(&row)
     }
 
     /// Appends one row held elsewhere (shared with readers, say), copying its values.

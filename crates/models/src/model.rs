@@ -178,7 +178,7 @@ fn push_fixed3(out: &mut String, v: f64) {
 mod tests {
     use super::push_fixed3;
 
-    /// Three decimals by integer formatting read as `{:.3}` does (ties on the last digit aside).
+    /// Whole numbers by integer formatting read as `{v}` does.
     #[test]
     fn whole_numbers_print_as_floats_do() {
         for v in [0.0, 1.0, -3.0, 100000.0, 1e14, -0.0, 2.5, 1e15, 1e20, -7.25] {
@@ -188,6 +188,7 @@ mod tests {
         }
     }
 
+    /// Three decimals by integer formatting read as `{:.3}` does (ties on the last digit aside).
     #[test]
     fn three_decimals_read_as_the_standard_formatting() {
         let mut s = 7u64;

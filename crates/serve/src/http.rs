@@ -109,8 +109,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let (value, _) = read_json(req, state).await?;
-        Ok(JsonBody(value))
+        let body = JsonWithBytes::<T>::from_request(req, state).await?;
+        Ok(JsonBody(body.value))
     }
 }
 
@@ -131,30 +131,25 @@ where
 {
     type Rejection = ApiError;
 
+    /// 415 unless the request says its body is JSON, 413 beyond the limit, 400 or 422 naming
+    /// the field at fault.
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let (value, bytes) = read_json(req, state).await?;
-        Ok(JsonWithBytes { value, bytes })
+        if !is_json(req.headers()) {
+            return Err(ApiError(Problem::new(
+                415,
+                "unsupported-media-type",
+                "Unsupported media type",
+                "send the body as application/json",
+            )));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|r| ApiError(body_rejection(r.status(), &r.body_text())))?;
+        Ok(JsonWithBytes {
+            value: parse_json(&bytes)?,
+            bytes,
+        })
     }
-}
-
-/// Reads a request's body as JSON: 415 unless it says it is JSON, 413 beyond the limit, 400 or
-/// 422 naming the field at fault.
-async fn read_json<S: Send + Sync, T: DeserializeOwned>(
-    req: Request,
-    state: &S,
-) -> Result<(T, Bytes), ApiError> {
-    if !is_json(req.headers()) {
-        return Err(ApiError(Problem::new(
-            415,
-            "unsupported-media-type",
-            "Unsupported media type",
-            "send the body as application/json",
-        )));
-    }
-    let bytes = Bytes::from_request(req, state)
-        .await
-        .map_err(|r| ApiError(body_rejection(r.status(), &r.body_text())))?;
-    Ok((parse_json(&bytes)?, bytes))
 }
 
 /// A problem for a body that could not be read.
